@@ -1,0 +1,60 @@
+// swift-tools-version: 6.0
+// Celeriac: a Celery-compatible task queue for Swift, brokered by Redis.
+// Layers: CHiredis (C library) -> RESP (Redis client) -> Celeriac (task queue) -> executables.
+// No package dependencies: only the toolchain's Foundation, Dispatch, Synchronization and Testing.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Celeriac",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "RESP", targets: ["RESP"]),
+        .library(name: "Celeriac", targets: ["Celeriac"]),
+        .executable(name: "celeriac", targets: ["CeleriacCLI"]),
+        .executable(name: "celeriac-worker", targets: ["CeleriacWorker"]),
+        .executable(name: "celeriac-beat", targets: ["CeleriacBeat"]),
+        .executable(name: "celeriac-bench", targets: ["CeleriacBench"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Sources/CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(name: "RESP", dependencies: ["CHiredis"], swiftSettings: swiftSettings),
+        .target(name: "Celeriac", dependencies: ["RESP"], swiftSettings: swiftSettings),
+        .executableTarget(name: "CeleriacCLI", dependencies: ["Celeriac", "RESP"], swiftSettings: swiftSettings),
+        .executableTarget(name: "CeleriacWorker", dependencies: ["Celeriac", "RESP"], swiftSettings: swiftSettings),
+        .executableTarget(name: "CeleriacBeat", dependencies: ["Celeriac", "RESP"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "CeleriacBench",
+            dependencies: ["Celeriac", "RESP", "RedisTestSupport"],
+            path: "Benchmarks/CeleriacBench",
+            swiftSettings: swiftSettings
+        ),
+
+        // Starts and stops private redis-server processes; shared by the tests and the benchmark.
+        .target(name: "RedisTestSupport", path: "Tests/RedisTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "RESPTests", dependencies: ["RESP"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RESPIntegrationTests",
+            dependencies: ["RESP", "RedisTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CeleriacTests",
+            dependencies: [
+                "Celeriac", "RESP", "RedisTestSupport",
+                // Executables are dependencies so that `swift test` builds them for the CLI tests.
+                "CeleriacCLI", "CeleriacWorker", "CeleriacBeat",
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,41 @@
+/// Something that sends Redis commands: a ``RedisConnection`` or a ``RedisConnectionPool``.
+///
+/// The typed command helpers (`get`, `lpush`, `zadd`, `publish`, ...) are extensions of this
+/// protocol, so they work the same on a single connection and on a pool.
+public protocol RedisCommandSender: Sendable {
+    /// Sends one command and returns its reply.
+    /// - Throws: ``RedisServerError`` for an error reply, ``RedisClientError`` for connection failures.
+    @discardableResult
+    func send(_ command: RESPCommand) async throws -> RESPValue
+
+    /// Sends the commands in one round trip; error replies come back in place as ``RESPValue/error(_:)``.
+    /// - Throws: ``RedisClientError`` for connection failures.
+    func pipeline(_ commands: [RESPCommand]) async throws -> [RESPValue]
+
+    /// Runs the commands inside `MULTI`/`EXEC` and returns the `EXEC` replies.
+    /// - Throws: ``RedisServerError`` (`EXECABORT`), ``RedisClientError`` (`transactionAborted`,
+    ///   connection failures).
+    func transaction(_ commands: [RESPCommand]) async throws -> [RESPValue]
+
+    /// Runs a Lua script by SHA1 with an `EVAL` fallback on `NOSCRIPT`.
+    /// - Throws: ``RedisServerError`` for script errors, ``RedisClientError`` for connection failures.
+    @discardableResult
+    func evalScript(_ script: RedisScript, keys: [any RESPArgument], arguments: [any RESPArgument]) async throws
+        -> RESPValue
+}
+
+extension RedisCommandSender {
+    /// Sends a command given as its name and arguments, e.g. `send("HSET", key, field, value)`.
+    /// - Throws: ``RedisServerError`` for an error reply, ``RedisClientError`` for connection failures.
+    @discardableResult
+    public func send(_ name: String, _ arguments: any RESPArgument...) async throws -> RESPValue {
+        try await send(RESPCommand(name, arguments: arguments))
+    }
+
+    /// Runs a Lua script without keys or arguments; see ``evalScript(_:keys:arguments:)``.
+    /// - Throws: as ``evalScript(_:keys:arguments:)``.
+    @discardableResult
+    public func evalScript(_ script: RedisScript) async throws -> RESPValue {
+        try await evalScript(script, keys: [], arguments: [])
+    }
+}

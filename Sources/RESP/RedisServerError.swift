@@ -1,0 +1,23 @@
+/// An error reply from the Redis server: the server understood the request and said no.
+///
+/// `WRONGTYPE`, `NOSCRIPT`, `NOAUTH`, `WRONGPASS`, `EXECABORT`, `ERR ...` all arrive as this type.
+/// The connection that received it stays usable. Compare ``code`` to react to a specific error.
+public struct RedisServerError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The full text the server sent, e.g. `WRONGTYPE Operation against a key holding the wrong kind of value`.
+    public let message: String
+
+    /// Creates an error from the server's text.
+    public init(message: String) {
+        self.message = message
+    }
+
+    /// The error code: the first word of ``message`` when it is upper case (`WRONGTYPE`, `NOSCRIPT`,
+    /// `ERR`), else `ERR`.
+    public var code: String {
+        let firstWord = message.prefix { $0 != " " }
+        let isCode = !firstWord.isEmpty && firstWord.allSatisfy { $0.isUppercase || $0.isNumber || $0 == "_" }
+        return isCode ? String(firstWord) : "ERR"
+    }
+
+    public var description: String { "Redis error: \(message)" }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A loopback TCP server that is not Redis: it answers every connection with fixed bytes after
+/// reading the first request, then closes (or holds) the connection. For testing how the client
+/// copes with garbage, truncated replies and silent peers.
+public final class ScriptedTCPServer: @unchecked Sendable {
+    // @unchecked Sendable: all state is immutable after init except `stopped`, `listenerClosed` and
+    // `events`, guarded by `lock`.
+    public let port: Int
+    private let listener: Int32
+    private let reply: [UInt8]
+    private let closeAfterReply: Bool
+    private let lock = NSLock()
+    private var stopped = false
+    private var listenerClosed = false
+    private var events: [String] = []
+
+    /// What the server did so far (accepts, reads, errors), for failure messages.
+    public var log: String { lock.withLock { events.joined(separator: "; ") } }
+
+    private func record(_ event: String) { lock.withLock { events.append(event) } }
+
+    /// Starts listening on a free port of 127.0.0.1.
+    /// - Parameters:
+    ///   - reply: bytes sent after the first read from each client.
+    ///   - closeAfterReply: close the connection after the reply (else keep it open, silent).
+    public init(reply: [UInt8], closeAfterReply: Bool = true) throws {
+        self.reply = reply
+        self.closeAfterReply = closeAfterReply
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, $0, &length) == 0
+            }
+        }
+        guard ok else {
+            close(listener)
+            throw RedisServerProcess.Failure.didNotStart("scripted server: bind/listen failed")
+        }
+        self.listener = listener
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let thread = Thread { [self] in acceptLoop() }
+        thread.start()
+    }
+
+    deinit { stop() }
+
+    /// Stops accepting connections. The listener is shut down and closed under the lock, exactly
+    /// once, so its descriptor number is never touched after another socket may have reused it.
+    public func stop() {
+        lock.withLock {
+            guard !stopped else { return }
+            stopped = true
+            if !listenerClosed { _ = shutdown(listener, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    private func acceptLoop() {
+        var held: [Int32] = []
+        while true {
+            let client = accept(listener, nil, nil)
+            if client < 0 {
+                let error = errno
+                if lock.withLock({ stopped }) { break }
+                record("accept failed, errno \(error)")
+                continue
+            }
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+            record("accepted fd \(client)")
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let received = recv(client, &buffer, buffer.count, 0)
+            record("received \(received)")
+            let sent = reply.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            record("sent \(sent)")
+            if closeAfterReply { close(client) } else { held.append(client) }
+        }
+        for client in held { close(client) }
+        lock.withLock {
+            listenerClosed = true
+            close(listener)
+        }
+    }
+}
