@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs Celeriac's whole test suite. On a fresh Debian machine it first installs what is missing
+# (as root; otherwise it says what to install) and makes the Python venv for the interop checks.
+#
+#   scripts/test.sh            unit + integration tests, then the same suite under AddressSanitizer
+#   CELERIAC_ASAN=0 scripts/test.sh    skip the AddressSanitizer pass
+#
+# The tests start their own redis-server processes on free loopback ports; none is needed before.
+set -euo pipefail
+source "$(dirname "$0")/lib/setup.sh"
+cd "$celeriac_root"
+
+ensure_swift
+ensure_system_packages
+ensure_python_venv
+trap stop_stray_test_servers EXIT
+
+say "building (debug)"
+swift build --build-tests
+say "running the tests"
+swift test --skip-build --disable-xctest
+
+if [ "${CELERIAC_ASAN:-1}" != 0 ]; then
+    say "building and running the tests under AddressSanitizer (.build-asan)"
+    swift build --build-tests --sanitize=address --scratch-path .build-asan
+    swift test --skip-build --disable-xctest --sanitize=address --scratch-path .build-asan
+fi
