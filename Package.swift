@@ -29,9 +29,9 @@ let package = Package(
         ),
         .target(name: "RESP", dependencies: ["CHiredis"], swiftSettings: swiftSettings),
         .target(name: "Celeriac", dependencies: ["RESP"], swiftSettings: swiftSettings),
-        .executableTarget(name: "CeleriacCLI", dependencies: ["Celeriac", "RESP"], swiftSettings: swiftSettings),
-        .executableTarget(name: "CeleriacWorker", dependencies: ["Celeriac", "RESP"], swiftSettings: swiftSettings),
-        .executableTarget(name: "CeleriacBeat", dependencies: ["Celeriac", "RESP"], swiftSettings: swiftSettings),
+        .executableTarget(name: "CeleriacCLI", dependencies: ["Celeriac"], swiftSettings: swiftSettings),
+        .executableTarget(name: "CeleriacWorker", dependencies: ["Celeriac"], swiftSettings: swiftSettings),
+        .executableTarget(name: "CeleriacBeat", dependencies: ["Celeriac"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "CeleriacBench",
             dependencies: ["Celeriac", "RESP", "RedisTestSupport"],

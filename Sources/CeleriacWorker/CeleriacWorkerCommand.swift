@@ -1,6 +1,5 @@
 import Celeriac
 import Foundation
-import RESP
 
 /// `celeriac-worker`: consumes tasks from the broker's queues and stores their results.
 ///
@@ -11,39 +10,11 @@ struct CeleriacWorkerCommand {
     static let program = "celeriac-worker"
 
     static func main() async {
-        let options = ConnectionSettings.options + [.help, .version]
-        let commandLine: ParsedCommandLine
-        do {
-            commandLine = try ParsedCommandLine(CommandLine.arguments.dropFirst(), options: options)
-        } catch {
-            StandardStreams.printError("\(error); run '\(program) --help'", program: program)
-            exit(ExitStatus.usage)
-        }
-        if commandLine.flag("help") {
-            StandardStreams.printLine("""
-                Usage: \(program) [--broker URL] [--backend URL]
-
-                The Celeriac worker: consumes tasks from the broker's queues and stores their results.
-
-                Options:
-                \(ParsedCommandLine.helpText(for: options))
-                """)
-            exit(ExitStatus.success)
-        }
-        if commandLine.flag("version") {
-            StandardStreams.printLine(CeleriacVersion.line(for: program))
-            exit(ExitStatus.success)
-        }
+        let commandLine = CommandLineTool.parseOrExit(
+            CommandLine.arguments.dropFirst(), program: program, usage: "\(program) [--broker URL] [--backend URL]",
+            summary: "The Celeriac worker: consumes tasks from the broker's queues and stores their results.", options: ConnectionSettings.options)
         let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
-        do {
-            _ = try await RedisPing.ping(url: settings.brokerURL)
-        } catch let error as RedisClientError where error.code == .invalidConfiguration {
-            StandardStreams.printError("\(error)", program: program)
-            exit(ExitStatus.usage)
-        } catch {
-            StandardStreams.printError("cannot reach the broker: \(error)", program: program)
-            exit(ExitStatus.failure)
-        }
+        _ = await CommandLineTool.pingOrExit(settings.brokerURL, role: "broker", program: program)
         StandardStreams.printError(
             "the broker answers, but this build has no worker yet (it lands with issue #4)", program: program)
         exit(ExitStatus.failure)

@@ -191,12 +191,6 @@ final class HiredisContext {
         return HiredisContext.value(of: reply.assumingMemoryBound(to: redisReply.self))
     }
 
-    /// Whether the output buffer holds bytes not yet written.
-    var hasPendingOutput: Bool {
-        guard let buffer = context.pointee.obuf else { return false }
-        return buffer.pointee != 0
-    }
-
     private func checkUsable() throws {
         if isBroken {
             throw RedisClientError(.connectionClosed, "the connection to Redis at \(serverDescription) is closed")

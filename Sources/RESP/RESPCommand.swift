@@ -84,7 +84,7 @@ public struct RESPCommand: Sendable, Hashable {
         argumentEnds = []
         argumentEnds.reserveCapacity(arguments.count + 1)
         append(name)
-        for argument in arguments { append(argument) }
+        append(contentsOf: arguments)
     }
 
     /// Appends one argument.
@@ -99,8 +99,13 @@ public struct RESPCommand: Sendable, Hashable {
         argumentEnds.append(storage.count)
     }
 
-    /// Appends several arguments.
+    /// Appends several arguments of one type.
     public mutating func append<S: Sequence>(contentsOf arguments: S) where S.Element: RESPArgument {
+        for argument in arguments { append(argument) }
+    }
+
+    /// Appends several arguments of mixed types.
+    public mutating func append(contentsOf arguments: [any RESPArgument]) {
         for argument in arguments { append(argument) }
     }
 

@@ -163,8 +163,7 @@ public actor RedisConnection: RedisCommandSender {
                 try context.setTimeout(configuration.commandTimeout)
                 return reply
             }
-        } catch let error as RedisClientError where socket.withLock({ $0.interrupted }) {
-            _ = error
+        } catch is RedisClientError where socket.withLock({ $0.interrupted }) {
             throw CancellationError()
         }
         if case .error(let error) = reply { throw error }

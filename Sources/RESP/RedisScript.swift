@@ -17,8 +17,8 @@ public struct RedisScript: Sendable, Hashable {
     func command(keys: [any RESPArgument], arguments: [any RESPArgument], bySHA: Bool) -> RESPCommand {
         var command = bySHA ? RESPCommand("EVALSHA", sha1) : RESPCommand("EVAL", source)
         command.append(keys.count)
-        for key in keys { command.append(key) }
-        for argument in arguments { command.append(argument) }
+        command.append(contentsOf: keys)
+        command.append(contentsOf: arguments)
         return command
     }
 }

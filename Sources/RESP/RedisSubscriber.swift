@@ -346,22 +346,14 @@ private final class SubscriberCore: Sendable {
         }
     }
 
+    /// Marks `name` confirmed for every waiter of that kind and resumes those with nothing left.
     private func confirm(_ name: String, kind: Kind) {
         let completed = state.withLock { state -> [Waiter] in
-            var completed: [Waiter] = []
-            state.waiters.removeAll { waiter in
-                guard waiter.kind == kind else { return false }
-                var waiter = waiter
-                waiter.remaining.remove(name)
-                if waiter.remaining.isEmpty {
-                    completed.append(waiter)
-                    return true
-                }
-                return false
-            }
             for index in state.waiters.indices where state.waiters[index].kind == kind {
                 state.waiters[index].remaining.remove(name)
             }
+            let completed = state.waiters.filter(\.remaining.isEmpty)
+            state.waiters.removeAll(where: \.remaining.isEmpty)
             return completed
         }
         for waiter in completed { waiter.continuation.resume() }

@@ -33,17 +33,8 @@ enum RedisURLParser {
         }
         var hostPort = authority
         if let at = authority.lastIndex(of: "@") {
-            let userInfo = authority[..<at]
+            try applyUserInfo(authority[..<at], to: &configuration, original: original)
             hostPort = authority[authority.index(after: at)...]
-            if let colon = userInfo.firstIndex(of: ":") {
-                let user = try percentDecode(userInfo[..<colon], part: "user name", original: original)
-                configuration.username = user.isEmpty ? nil : user
-                configuration.password = try percentDecode(
-                    userInfo[userInfo.index(after: colon)...], part: "password", original: original)
-            } else if !userInfo.isEmpty {
-                // redis://secret@host: like redis-py, a lone user info is the password.
-                configuration.password = try percentDecode(userInfo, part: "password", original: original)
-            }
         }
 
         var host: Substring
@@ -89,16 +80,8 @@ enum RedisURLParser {
         var path = pathPart
         // unix://user:password@/path is accepted as well as ?password=
         if let at = path.firstIndex(of: "@"), !path.hasPrefix("/") {
-            let userInfo = path[..<at]
+            try applyUserInfo(path[..<at], to: &configuration, original: original)
             path = path[path.index(after: at)...]
-            if let colon = userInfo.firstIndex(of: ":") {
-                let user = try percentDecode(userInfo[..<colon], part: "user name", original: original)
-                configuration.username = user.isEmpty ? nil : user
-                configuration.password = try percentDecode(
-                    userInfo[userInfo.index(after: colon)...], part: "password", original: original)
-            } else {
-                configuration.password = try percentDecode(userInfo, part: "password", original: original)
-            }
         }
         guard path.hasPrefix("/"), path.count > 1 else {
             throw invalid("'\(redact(original))': a unix socket URL needs an absolute path, e.g. unix:///run/redis.sock")
@@ -106,6 +89,21 @@ enum RedisURLParser {
         configuration.endpoint = .unixSocket(path: try percentDecode(path, part: "socket path", original: original))
         try apply(query, to: &configuration, original: original)
         return configuration
+    }
+
+    /// `user:password`, `:password`, or a lone `password` (as redis-py reads `redis://secret@host`).
+    private static func applyUserInfo(
+        _ userInfo: Substring, to configuration: inout RedisConfiguration, original: String
+    ) throws {
+        guard !userInfo.isEmpty else { return }
+        guard let colon = userInfo.firstIndex(of: ":") else {
+            configuration.password = try percentDecode(userInfo, part: "password", original: original)
+            return
+        }
+        let user = try percentDecode(userInfo[..<colon], part: "user name", original: original)
+        configuration.username = user.isEmpty ? nil : user
+        configuration.password = try percentDecode(
+            userInfo[userInfo.index(after: colon)...], part: "password", original: original)
     }
 
     private static func splitQuery(
@@ -176,13 +174,16 @@ enum RedisURLParser {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Percent-encodes everything but RFC 3986's unreserved characters (ASCII letters, digits, `-._~`).
     static func percentEncode(_ text: String) -> String {
         var result = ""
         for byte in text.utf8 {
-            let scalar = Unicode.Scalar(byte)
-            if (scalar.properties.isAlphabetic && byte < 0x80) || (byte >= 0x30 && byte <= 0x39) || "-._~".unicodeScalars.contains(scalar) {
-                result.unicodeScalars.append(scalar)
-            } else {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
                 result += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
             }
         }

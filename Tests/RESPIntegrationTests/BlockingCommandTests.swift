@@ -26,7 +26,7 @@ import Testing
             let waiter = try await RedisConnection.connect(url: server.url())
             let pusher = try await RedisConnection.connect(url: server.url())
             let popped = Task { try await waiter.brpop(["q1", "q2"], timeout: .seconds(20)) }
-            #expect(try await eventually { try await pusher.send("CLIENT", "LIST").string?.contains("cmd=brpop") == true })
+            #expect(try await waitForBlockedClients(observer: pusher))
             try await pusher.lpush("q2", ["hello"])
             let result = try #require(try await popped.value)
             #expect(String(decoding: result.key, as: UTF8.self) == "q2")
@@ -55,7 +55,7 @@ import Testing
             let redis = try await RedisConnection.connect(url: server.url())
             let task = Task { try await redis.brpop(["never"], timeout: .seconds(60)) }
             let observer = try await RedisConnection.connect(url: server.url())
-            #expect(try await eventually { try await observer.send("CLIENT", "LIST").string?.contains("cmd=brpop") == true })
+            #expect(try await waitForBlockedClients(observer: observer))
             task.cancel()
             // Returns long before the 60 s timeout; the interrupted connection is closed.
             await #expect(throws: CancellationError.self) { try await task.value }
@@ -82,10 +82,7 @@ import Testing
                         finished.value.add(1, ordering: .relaxed)
                     }
                 }
-                #expect(try await eventually {
-                    let clients = try await pusher.send("CLIENT", "LIST").string ?? ""
-                    return clients.components(separatedBy: "cmd=brpop").count - 1 == blockers
-                })
+                #expect(try await waitForBlockedClients(blockers, observer: pusher))
                 for _ in 0..<100 { #expect(try await pusher.ping() == "PONG") }
                 #expect(finished.value.load(ordering: .relaxed) == 0)
                 for index in 0..<blockers { try await pusher.lpush("starve-\(index)", ["go"]) }

@@ -42,7 +42,7 @@ import Testing
             let redis = try await RedisConnection.connect(url: server.url())
             let popped = Task { try await redis.brpop(["never"], timeout: .seconds(60)) }
             let observer = try await RedisConnection.connect(url: server.url())
-            #expect(try await eventually { try await observer.send("CLIENT", "LIST").string?.contains("cmd=brpop") == true })
+            #expect(try await waitForBlockedClients(observer: observer))
             await server.kill()
             // Fails with a typed error at once, not after the 60 s BRPOP timeout.
             let error = await #expect(throws: RedisClientError.self) { try await popped.value }

@@ -22,7 +22,7 @@ extension RedisCommandSender {
     @discardableResult
     public func hdel(_ key: some RESPArgument, fields: [any RESPArgument]) async throws -> Int {
         var command = RESPCommand("HDEL", key)
-        for field in fields { command.append(field) }
+        command.append(contentsOf: fields)
         return try await send(command).decode()
     }
 

@@ -4,7 +4,7 @@ extension RedisCommandSender {
     @discardableResult
     public func lpush(_ key: some RESPArgument, _ values: [any RESPArgument]) async throws -> Int {
         var command = RESPCommand("LPUSH", key)
-        for value in values { command.append(value) }
+        command.append(contentsOf: values)
         return try await send(command).decode()
     }
 
@@ -13,7 +13,7 @@ extension RedisCommandSender {
     @discardableResult
     public func rpush(_ key: some RESPArgument, _ values: [any RESPArgument]) async throws -> Int {
         var command = RESPCommand("RPUSH", key)
-        for value in values { command.append(value) }
+        command.append(contentsOf: values)
         return try await send(command).decode()
     }
 

@@ -4,7 +4,7 @@ extension RedisCommandSender {
     @discardableResult
     public func sadd(_ key: some RESPArgument, _ members: [any RESPArgument]) async throws -> Int {
         var command = RESPCommand("SADD", key)
-        for member in members { command.append(member) }
+        command.append(contentsOf: members)
         return try await send(command).decode()
     }
 
@@ -13,7 +13,7 @@ extension RedisCommandSender {
     @discardableResult
     public func srem(_ key: some RESPArgument, _ members: [any RESPArgument]) async throws -> Int {
         var command = RESPCommand("SREM", key)
-        for member in members { command.append(member) }
+        command.append(contentsOf: members)
         return try await send(command).decode()
     }
 

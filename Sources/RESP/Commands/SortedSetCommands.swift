@@ -18,7 +18,7 @@ extension RedisCommandSender {
     @discardableResult
     public func zrem(_ key: some RESPArgument, _ members: [any RESPArgument]) async throws -> Int {
         var command = RESPCommand("ZREM", key)
-        for member in members { command.append(member) }
+        command.append(contentsOf: members)
         return try await send(command).decode()
     }
 

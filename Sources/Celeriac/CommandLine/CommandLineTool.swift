@@ -1,0 +1,55 @@
+import Foundation
+import RESP
+
+/// Start-up steps every Celeriac executable shares: standard options, help, version, usage errors,
+/// and reaching Redis. Each prints what a person needs and exits with the documented status.
+public enum CommandLineTool {
+    /// Parses `arguments` against `options` plus `--help` and `--version`. Prints the help (built from
+    /// `usage`, `summary` and the options table) or the version and exits 0 when asked; prints a usage
+    /// error and exits 2 for a bad command line; otherwise returns the parsed command line.
+    public static func parseOrExit(
+        _ arguments: some Sequence<String>, program: String, usage: String, summary: String,
+        options: [CommandLineOption]
+    ) -> ParsedCommandLine {
+        let allOptions = options + [.help, .version]
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try ParsedCommandLine(arguments, options: allOptions)
+        } catch {
+            StandardStreams.printError("\(error); run '\(program) --help'", program: program)
+            exit(ExitStatus.usage)
+        }
+        if commandLine.flag("help") {
+            StandardStreams.printLine("""
+                Usage: \(usage)
+
+                \(summary)
+
+                Options:
+                \(ParsedCommandLine.helpText(for: allOptions))
+                """)
+            exit(ExitStatus.success)
+        }
+        if commandLine.flag("version") {
+            StandardStreams.printLine(CeleriacVersion.line(for: program))
+            exit(ExitStatus.success)
+        }
+        return commandLine
+    }
+
+    /// Pings the Redis server at `url`. Returns the report; on failure prints one line and exits:
+    /// 2 for a malformed URL, 1 for an unreachable or refusing server.
+    public static func pingOrExit(
+        _ url: String, role: String, program: String, timeout: Duration = .seconds(5)
+    ) async -> RedisPing.Report {
+        do {
+            return try await RedisPing.ping(url: url, timeout: timeout)
+        } catch let error as RedisClientError where error.code == .invalidConfiguration {
+            StandardStreams.printError("\(error)", program: program)
+            exit(ExitStatus.usage)
+        } catch {
+            StandardStreams.printError("cannot reach the \(role): \(error)", program: program)
+            exit(ExitStatus.failure)
+        }
+    }
+}
