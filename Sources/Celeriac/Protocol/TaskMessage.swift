@@ -1,0 +1,124 @@
+import Foundation
+
+/// A Celery task message (task protocol 2): the kombu envelope pushed onto a queue list.
+///
+/// `headers` and `properties` are kept as ordered JSON objects, so that a message read from Redis
+/// and written back is byte for byte the same, custom and future headers included; typed accessors
+/// cover the fields Celeriac uses. The body is `[args, kwargs, embed]`, base64-encoded JSON.
+public struct TaskMessage: Sendable, Hashable {
+    /// Task headers: `task`, `id`, `eta`, `retries`, ... and any custom ones.
+    public var headers: JSONObject
+    /// Message properties: `correlation_id`, `delivery_info`, `priority`, `delivery_tag`, ...
+    public var properties: JSONObject
+    /// Positional arguments.
+    public var args: [JSONValue]
+    /// Keyword arguments.
+    public var kwargs: JSONObject
+    /// `callbacks`, `errbacks`, `chain`, `chord` (signatures, or null).
+    public var embed: JSONObject
+
+    /// The `embed` of a message with no callbacks, errbacks, chain or chord.
+    public static let emptyEmbed: JSONObject = ["callbacks": nil, "errbacks": nil, "chain": nil, "chord": nil]
+
+    /// Creates a message from its parts.
+    public init(headers: JSONObject, properties: JSONObject, args: [JSONValue], kwargs: JSONObject, embed: JSONObject) {
+        self.headers = headers
+        self.properties = properties
+        self.args = args
+        self.kwargs = kwargs
+        self.embed = embed
+    }
+
+    /// Decodes an envelope as found in a queue list.
+    /// - Throws: ``CeleryProtocolError``: `invalidJSON` (envelope or body), `invalidBase64`,
+    ///   `unsupportedContentType` (anything but JSON, e.g. pickle), `unsupportedProtocol`
+    ///   (protocol 1), `missingField` (no `id` or `task` header, or a body that is not
+    ///   `[args, kwargs, embed]`).
+    public init(decoding envelope: some Collection<UInt8>) throws {
+        guard case .object(let object) = try JSONValue(parsing: envelope) else {
+            throw CeleryProtocolError(.missingField, "the message is not a JSON object")
+        }
+        let contentType = object["content-type"]?.stringValue ?? "application/json"
+        guard contentType == "application/json" else {
+            throw CeleryProtocolError(
+                .unsupportedContentType,
+                "content type '\(contentType)' is not supported: Celeriac reads JSON messages only "
+                    + "(set task_serializer='json' on the Python side)")
+        }
+        guard case .object(let headers)? = object["headers"] else {
+            throw CeleryProtocolError(.missingField, "the message has no 'headers' object")
+        }
+        let properties = object["properties"]?.objectValue ?? JSONObject()
+        guard case .string(let bodyText)? = object["body"] else {
+            throw CeleryProtocolError(.missingField, "the message has no 'body' string")
+        }
+        var bodyBytes = Array(bodyText.utf8)
+        if properties["body_encoding"]?.stringValue == "base64" {
+            guard let decoded = Data(base64Encoded: bodyText) else {
+                throw CeleryProtocolError(.invalidBase64, "the message body is not valid base64")
+            }
+            bodyBytes = Array(decoded)
+        }
+        guard headers["task"]?.stringValue != nil else {
+            if case .object? = try? JSONValue(parsing: bodyBytes) {
+                throw CeleryProtocolError(
+                    .unsupportedProtocol, "Celery task protocol 1 is not supported (set task_protocol=2)")
+            }
+            throw CeleryProtocolError(.missingField, "the message has no 'task' header")
+        }
+        guard headers["id"]?.stringValue != nil else {
+            throw CeleryProtocolError(.missingField, "the message has no 'id' header")
+        }
+        guard case .array(let parts) = try JSONValue(parsing: bodyBytes), parts.count == 3,
+            case .array(let args) = parts[0], case .object(let kwargs) = parts[1]
+        else {
+            throw CeleryProtocolError(.missingField, "the message body is not [args, kwargs, embed]")
+        }
+        self.init(
+            headers: headers, properties: properties, args: args, kwargs: kwargs,
+            embed: parts[2].objectValue ?? TaskMessage.emptyEmbed)
+    }
+
+    /// The JSON body `[args, kwargs, embed]` before base64.
+    public var bodyJSON: [UInt8] {
+        JSONValue.array([.array(args), .object(kwargs), .object(embed)]).serialized()
+    }
+
+    /// The envelope as pushed onto a queue list, written as kombu writes it.
+    public func encoded() -> [UInt8] {
+        let envelope: JSONValue = [
+            "body": .string(Data(bodyJSON).base64EncodedString()),
+            "content-encoding": "utf-8",
+            "content-type": "application/json",
+            "headers": .object(headers),
+            "properties": .object(properties),
+        ]
+        return envelope.serialized()
+    }
+}
+
+extension TaskMessage {
+    /// The task id (`headers.id`); empty only for messages built without one.
+    public var id: String { headers["id"]?.stringValue ?? "" }
+
+    /// The task name (`headers.task`).
+    public var taskName: String { headers["task"]?.stringValue ?? "" }
+
+    /// `headers.retries`, 0 when absent.
+    public var retries: Int { headers["retries"]?.intValue ?? 0 }
+
+    /// `headers.eta` parsed, if set and well-formed.
+    public var eta: Date? { headers["eta"]?.stringValue.flatMap { try? CeleryTimestamp.parse($0) } }
+
+    /// `headers.expires` parsed, if set and well-formed.
+    public var expires: Date? { headers["expires"]?.stringValue.flatMap { try? CeleryTimestamp.parse($0) } }
+
+    /// `properties.priority`, 0 when absent.
+    public var priority: Int { properties["priority"]?.intValue ?? 0 }
+
+    /// `properties.delivery_tag`.
+    public var deliveryTag: String? { properties["delivery_tag"]?.stringValue }
+
+    /// `properties.delivery_info.routing_key`: the queue for messages published to exchange `""`.
+    public var routingKey: String? { properties["delivery_info"]?["routing_key"]?.stringValue }
+}
