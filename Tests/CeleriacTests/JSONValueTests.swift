@@ -62,4 +62,13 @@ import Testing
         #expect(object.keys == ["b", "c", "d"])
         #expect(object["b"] == 20)
     }
+
+    @Test func objectEqualityIgnoresOrderLikeAPythonDict() {
+        let forward: JSONObject = ["a": 1, "b": [1, 2]]
+        let backward: JSONObject = ["b": [1, 2], "a": 1]
+        #expect(forward == backward)
+        #expect(forward.hashValue == backward.hashValue)
+        #expect(forward != ["a": 1, "b": [2, 1]])
+        #expect(JSONValue.object(forward).serializedString != JSONValue.object(backward).serializedString)
+    }
 }

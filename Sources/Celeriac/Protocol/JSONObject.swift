@@ -1,7 +1,8 @@
 /// A JSON object that keeps its keys in insertion order, as Python's `dict` does.
 ///
 /// Lookups are linear, which is the fast choice for the small objects of task messages (headers,
-/// kwargs, signatures). Setting an existing key keeps its position.
+/// kwargs, signatures). Setting an existing key keeps its position. Equality ignores the order, as
+/// Python's `dict` does; compare ``keys`` (or the serialized bytes) where the order matters.
 public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
     public private(set) var keys: [String] = []
     public private(set) var values: [JSONValue] = []
@@ -41,6 +42,23 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
 
     /// Whether the object has no members.
     public var isEmpty: Bool { keys.isEmpty }
+
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        lhs.count == rhs.count && zip(lhs.keys, lhs.values).allSatisfy { rhs[$0] == $1 }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        // Order-independent, to agree with ==: the members' own hashes, summed.
+        var sum = 0
+        for (key, value) in zip(keys, values) {
+            var member = Hasher()
+            member.combine(key)
+            member.combine(value)
+            sum &+= member.finalize()
+        }
+        hasher.combine(count)
+        hasher.combine(sum)
+    }
 
     public func makeIterator() -> some IteratorProtocol<(key: String, value: JSONValue)> {
         zip(keys, values).lazy.map { (key: $0, value: $1) }.makeIterator()

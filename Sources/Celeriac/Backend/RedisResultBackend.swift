@@ -1,0 +1,128 @@
+import Foundation
+import RESP
+
+/// Celery's Redis result backend: task states and results under `celery-task-meta-<id>`, each
+/// write published on the channel of the same name.
+public final class RedisResultBackend: Sendable {
+    /// The connections used for reads and writes.
+    public let pool: RedisConnectionPool
+    /// How long stored results live (Celery's `result_expires`, default one day); `nil` keeps them.
+    public let resultExpires: Duration?
+    private let listener: ResultListener
+
+    /// Creates a backend on `pool`, with its own subscriber connection to `redis` for waiting.
+    /// - Throws: ``RedisClientError`` when the subscriber cannot be created.
+    public init(pool: RedisConnectionPool, resultExpires: Duration? = .seconds(86_400)) throws {
+        self.pool = pool
+        self.resultExpires = resultExpires
+        self.listener = ResultListener(subscriber: try RedisSubscriber(pool.redis))
+    }
+
+    /// The key of a task's result.
+    public static func key(for taskID: String) -> String { "celery-task-meta-" + taskID }
+
+    // Stores unless the stored state is SUCCESS, in one step with its PUBLISH.
+    // KEYS[1] = meta key; ARGV[1] = value; ARGV[2] = TTL in seconds, 0 for none.
+    private static let storeScript = RedisScript("""
+        local current = redis.call('GET', KEYS[1])
+        if current then
+            local ok, meta = pcall(cjson.decode, current)
+            if ok and type(meta) == 'table' and meta['status'] == 'SUCCESS' then return 0 end
+        end
+        if tonumber(ARGV[2]) > 0 then
+            redis.call('SETEX', KEYS[1], ARGV[2], ARGV[1])
+        else
+            redis.call('SET', KEYS[1], ARGV[1])
+        end
+        redis.call('PUBLISH', KEYS[1], ARGV[1])
+        return 1
+        """)
+
+    /// Stores a state (and publishes it to waiters). A stored SUCCESS is never overwritten, as in
+    /// Celery: a late RETRY or a redelivered task's STARTED must not hide a finished result.
+    /// - Returns: whether it was stored.
+    /// - Throws: ``RedisClientError``, ``RedisServerError``.
+    @discardableResult
+    public func store(_ meta: TaskResultMeta) async throws -> Bool {
+        let ttl = resultExpires.map { max(1, Int($0.components.seconds)) } ?? 0
+        let reply = try await pool.evalScript(
+            Self.storeScript, keys: [Self.key(for: meta.taskID)], arguments: [meta.encoded(), ttl])
+        return reply.int == 1
+    }
+
+    /// The stored state of a task, or `nil` when nothing is stored (PENDING to Celery).
+    /// - Throws: ``RedisClientError``; ``CeleryProtocolError`` for a value that is not a result.
+    public func meta(for taskID: String) async throws -> TaskResultMeta? {
+        guard let bytes = try await pool.get(Self.key(for: taskID)) else { return nil }
+        return try TaskResultMeta(decoding: bytes)
+    }
+
+    /// Deletes a task's result (`AsyncResult.forget`).
+    /// - Throws: ``RedisClientError``.
+    public func forget(_ taskID: String) async throws {
+        try await pool.delete([Self.key(for: taskID)])
+    }
+
+    /// Waits until the task is in a ready state (SUCCESS, FAILURE, REVOKED) and returns its meta.
+    ///
+    /// Subscribes to the task's channel first and reads the key only once Redis has confirmed the
+    /// subscription, so a result stored in between cannot be missed; then waits for the publish,
+    /// without polling. After a reconnection of the subscriber, the key is read again.
+    /// - Throws: ``CeleriacError`` with code `timeout` after `timeout`; ``RedisClientError``.
+    public func waitForReadyState(of taskID: String, timeout: Duration?) async throws -> TaskResultMeta {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        let channel = Self.key(for: taskID)
+        let (listenerID, signals) = try await listener.listen(channel)
+        defer { listener.stopListening(channel, id: listenerID) }
+        if let meta = try await readSurvivingReconnects(taskID, until: deadline), meta.state.isReady { return meta }
+
+        let result = try await withThrowingTaskGroup(of: TaskResultMeta?.self) { group in
+            group.addTask {
+                for await signal in signals {
+                    switch signal {
+                    case .message(let payload):
+                        if let meta = try? TaskResultMeta(decoding: payload), meta.state.isReady { return meta }
+                    case .resubscribed:
+                        if let meta = try await self.readSurvivingReconnects(taskID, until: deadline), meta.state.isReady {
+                            return meta
+                        }
+                    }
+                }
+                return nil
+            }
+            if let timeout {
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        if let result { return result }
+        let state = (try? await meta(for: taskID))?.state ?? .pending
+        throw CeleriacError(
+            .timeout, "task \(taskID) was not ready after \(timeout.map { "\($0)" } ?? "waiting") (state \(state))")
+    }
+
+    /// Reads the meta, retrying connection errors (Redis restarting under a waiting caller) every
+    /// 50 ms until `deadline`; other errors, and the last connection error at the deadline, are thrown.
+    private func readSurvivingReconnects(_ taskID: String, until deadline: ContinuousClock.Instant?) async throws
+        -> TaskResultMeta?
+    {
+        while true {
+            do {
+                return try await meta(for: taskID)
+            } catch let error as RedisClientError where error.isConnectionError {
+                if let deadline, ContinuousClock.now + .milliseconds(50) >= deadline { throw error }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    /// Stops the subscriber used for waiting. Waiting calls end with a timeout or an error.
+    public func close() {
+        listener.close()
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import RESP
+
+/// The producer side of Celeriac: sends tasks to a Celery-compatible Redis broker and reads their
+/// results, for Celeriac and Python Celery workers alike.
+///
+/// ```swift
+/// let app = try CeleriacApp(brokerURL: "redis://127.0.0.1:6379/0", backendURL: "redis://127.0.0.1:6379/1")
+/// let result = try await app.send("celeriac.examples.add", args: [2, 3])
+/// print(try await result.get(timeout: .seconds(10)))   // 5
+/// ```
+public final class CeleriacApp: Sendable {
+    /// Where tasks are published.
+    public let broker: RedisBroker
+    /// Where results are read.
+    public let backend: RedisResultBackend
+    /// This producer's node name, `gen<pid>@<host>` (the `origin` header).
+    public let origin: String
+    /// This producer's reply "oid" (the `reply_to` property; Celery always sets one).
+    public let replyTo: String
+
+    /// Connects lazily to the broker and result backend (the backend defaults to the broker).
+    /// - Throws: ``RedisClientError`` with code `invalidConfiguration` for a malformed URL.
+    public init(
+        brokerURL: String, backendURL: String? = nil, pool: RedisConnectionPool.Configuration = .init(),
+        resultExpires: Duration? = .seconds(86_400), publishRetry: PublishRetryPolicy = PublishRetryPolicy()
+    ) throws {
+        let brokerPool = try RedisConnectionPool(url: brokerURL, configuration: pool)
+        let backendPool = try backendURL.map { try RedisConnectionPool(url: $0, configuration: pool) } ?? brokerPool
+        self.broker = RedisBroker(pool: brokerPool, retryPolicy: publishRetry)
+        self.backend = try RedisResultBackend(pool: backendPool, resultExpires: resultExpires)
+        self.origin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
+        self.replyTo = UUID().uuidString.lowercased()
+    }
+
+    /// Builds the message for a task call, as ``send(_:args:kwargs:options:)`` would publish it.
+    public func message(
+        _ taskName: String, args: [JSONValue] = [], kwargs: JSONObject = [:], options: TaskOptions = TaskOptions()
+    ) -> TaskMessage {
+        TaskMessage(task: taskName, args: args, kwargs: kwargs, options: options, origin: origin, replyTo: replyTo)
+    }
+
+    /// Sends a task by name with JSON arguments.
+    /// - Throws: ``RedisClientError`` when the broker stays unreachable through the publish retry
+    ///   policy; ``RedisServerError``.
+    @discardableResult
+    public func send(
+        _ taskName: String, args: [JSONValue] = [], kwargs: JSONObject = [:], options: TaskOptions = TaskOptions()
+    ) async throws -> AsyncResult {
+        let message = message(taskName, args: args, kwargs: kwargs, options: options)
+        try await broker.publish(message)
+        return AsyncResult(id: message.id, backend: backend)
+    }
+
+    /// Sends a typed task.
+    /// - Throws: ``CeleriacError`` with code `encoding` when the arguments do not encode to a JSON
+    ///   object or array; otherwise as ``send(_:args:kwargs:options:)``.
+    @discardableResult
+    public func send<Task: CeleriacTask>(
+        _ task: Task.Type, _ arguments: Task.Arguments, options: TaskOptions = TaskOptions()
+    ) async throws -> TypedAsyncResult<Task.Result> {
+        let (args, kwargs) = try Self.callArguments(arguments, of: task)
+        let result = try await send(Task.name, args: args, kwargs: kwargs, options: options)
+        return TypedAsyncResult(untyped: result)
+    }
+
+    /// Publishes many messages (built with ``message(_:args:kwargs:options:)``) in one pipeline.
+    /// - Throws: as ``RedisBroker/publish(_:)-([TaskMessage])``.
+    @discardableResult
+    public func sendMany(_ messages: [TaskMessage]) async throws -> [AsyncResult] {
+        try await broker.publish(messages)
+        return messages.map { AsyncResult(id: $0.id, backend: backend) }
+    }
+
+    /// A handle on the result of the task `id` (sent by anyone).
+    public func asyncResult(_ id: String) -> AsyncResult {
+        AsyncResult(id: id, backend: backend)
+    }
+
+    /// Closes the subscriber and the connection pools.
+    public func close() async {
+        backend.close()
+        await broker.pool.close()
+        if backend.pool !== broker.pool { await backend.pool.close() }
+    }
+
+    /// Typed arguments as Celery's `(args, kwargs)`: an object becomes kwargs, an array args.
+    static func callArguments<Task: CeleriacTask>(
+        _ arguments: Task.Arguments, of task: Task.Type
+    ) throws -> ([JSONValue], JSONObject) {
+        switch try JSONValue(encoding: arguments) {
+        case .object(let kwargs): return ([], kwargs)
+        case .array(let args): return (args, [:])
+        case .null: return ([], [:])
+        case let single: return ([single], [:])
+        }
+    }
+}

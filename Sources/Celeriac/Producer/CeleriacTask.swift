@@ -1,0 +1,22 @@
+/// A task with typed arguments and result, declared once and used by producers (and, later,
+/// registered by workers under the same ``name``).
+///
+/// ```swift
+/// enum Add: CeleriacTask {
+///     static let name = "celeriac.examples.add"
+///     struct Arguments: Codable, Sendable { var x: Int; var y: Int }
+///     typealias Result = Int
+/// }
+/// let sum = try await app.send(Add.self, .init(x: 2, y: 3)).get()   // 5
+/// ```
+///
+/// Arguments that encode to a JSON object are sent as keyword arguments (`add(x=2, y=3)` in
+/// Python); arguments that encode to an array are sent as positional arguments.
+public protocol CeleriacTask {
+    /// The arguments' type.
+    associatedtype Arguments: Encodable & Sendable
+    /// The result's type.
+    associatedtype Result: Decodable & Sendable
+    /// The Celery task name, e.g. `celeriac.examples.add`.
+    static var name: String { get }
+}

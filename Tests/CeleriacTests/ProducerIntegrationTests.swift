@@ -1,0 +1,186 @@
+import Celeriac
+import Foundation
+import RESP
+import RedisTestSupport
+import Testing
+
+/// The producer, broker and result backend against a private redis-server.
+@Suite struct ProducerIntegrationTests {
+    enum Add: CeleriacTask {
+        static let name = "celeriac.examples.add"
+        struct Arguments: Codable, Sendable {
+            var x: Int
+            var y: Int
+        }
+        typealias Result = Int
+    }
+
+    @Test func publishesWhereKombuLooks() async throws {
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
+            defer { Task { await app.close() } }
+            let redis = try await RedisConnection.connect(url: server.url(database: 0))
+
+            let sent = try await app.send("celeriac.examples.add", args: [2, 3])
+            let raw = try #require(try await redis.rpop("celery"))
+            let message = try TaskMessage(decoding: raw)
+            #expect(message.id == sent.id)
+            #expect(message.taskName == "celeriac.examples.add")
+            #expect(message.args == [2, 3])
+            #expect(message.headers["argsrepr"] == "[2, 3]")
+            #expect(message.headers["origin"]?.stringValue?.hasPrefix("gen") == true)
+            #expect(try await redis.smembers("_kombu.binding.celery") == [Array("celery\u{06}\u{16}\u{06}\u{16}celery".utf8)])
+            #expect(try await redis.smembers("_kombu.binding_permanent.celery").count == 1)
+
+            try await app.send("t", options: TaskOptions(queue: "jobs", priority: 6))
+            try await app.send("t", options: TaskOptions(queue: "jobs", priority: 9))
+            try await app.send("t", options: TaskOptions(queue: "jobs", priority: 1))
+            #expect(try await redis.llen("jobs") == 1)
+            #expect(try await redis.llen("jobs\u{06}\u{16}6") == 1)
+            #expect(try await redis.llen("jobs\u{06}\u{16}9") == 1)
+            #expect(try await redis.smembers("_kombu.binding.jobs") == [Array("jobs\u{06}\u{16}\u{06}\u{16}jobs".utf8)])
+        }
+    }
+
+    @Test func sendManyIsOnePipeline() async throws {
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url())
+            defer { Task { await app.close() } }
+            let messages = (0..<500).map { app.message("celeriac.examples.noop", args: [.integer($0)]) }
+            let results = try await app.sendMany(messages)
+            #expect(Set(results.map(\.id)).count == 500)
+            let redis = try await RedisConnection.connect(url: server.url())
+            #expect(try await redis.llen("celery") == 500)
+            // FIFO for a consumer that pops from the right, as kombu's BRPOP does.
+            let first = try TaskMessage(decoding: try #require(try await redis.rpop("celery")))
+            #expect(first.args == [0])
+        }
+    }
+
+    @Test func typedTasksSendKeywordArguments() async throws {
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url())
+            defer { Task { await app.close() } }
+            let result = try await app.send(Add.self, .init(x: 2, y: 3))
+            let redis = try await RedisConnection.connect(url: server.url())
+            let message = try TaskMessage(decoding: try #require(try await redis.rpop("celery")))
+            #expect(message.id == result.id)
+            #expect(message.args == [])
+            #expect(message.kwargs == ["x": 2, "y": 3])
+            #expect(message.headers["kwargsrepr"] == "{'x': 2, 'y': 3}")
+
+            // A worker's SUCCESS comes back typed.
+            try await app.backend.store(TaskResultMeta(taskID: result.id, state: .success, result: 5, dateDone: Date()))
+            #expect(try await result.get(timeout: .seconds(5)) == 5)
+        }
+    }
+
+    @Test func resultStatesThroughAsyncResult() async throws {
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
+            defer { Task { await app.close() } }
+            let backend = app.backend
+            let result = app.asyncResult("task-1")
+            #expect(try await result.state() == .pending)
+            #expect(try await result.info() == .null)
+
+            try await backend.store(TaskResultMeta(taskID: "task-1", state: "PROGRESS", result: ["current": 1, "total": 3]))
+            #expect(try await result.state() == "PROGRESS")
+            #expect(try await result.info() == ["current": 1, "total": 3])
+            #expect(try await !result.ready())
+
+            #expect(try await backend.store(TaskResultMeta(taskID: "task-1", state: .success, result: 42, dateDone: Date())))
+            // SUCCESS is never overwritten, not even by a late state change.
+            #expect(try await !backend.store(TaskResultMeta(taskID: "task-1", state: .started, result: nil)))
+            #expect(try await result.successful())
+            #expect(try await result.get(timeout: .seconds(1)) == 42)
+
+            let redis = try await RedisConnection.connect(url: server.url(database: 1))
+            let ttl = try #require(try await redis.timeToLive("celery-task-meta-task-1"))
+            #expect(ttl > .seconds(86_000) && ttl <= .seconds(86_400))
+
+            try await result.forget()
+            #expect(try await result.state() == .pending)
+        }
+    }
+
+    @Test func failuresAndRevocationsAreTypedErrors() async throws {
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url())
+            defer { Task { await app.close() } }
+            let failure = TaskFailure(type: "ValueError", message: "boom", traceback: "Traceback ...")
+            try await app.backend.store(TaskResultMeta(
+                taskID: "f", state: .failure, result: failure.storedValue, traceback: failure.traceback, dateDone: Date()))
+            let error = await #expect(throws: TaskFailure.self) { try await app.asyncResult("f").get(timeout: .seconds(1)) }
+            #expect(error?.description == "ValueError('boom')")
+            #expect(error?.traceback == "Traceback ...")
+
+            let revoked = TaskFailure(type: "TaskRevokedError", module: "celery.exceptions", message: "expired")
+            try await app.backend.store(TaskResultMeta(taskID: "r", state: .revoked, result: revoked.storedValue, dateDone: Date()))
+            let revokedError = await #expect(throws: TaskFailure.self) { try await app.asyncResult("r").get() }
+            #expect(revokedError?.type == "TaskRevokedError")
+        }
+    }
+
+    @Test func getTimesOutWithAClearError() async throws {
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url())
+            defer { Task { await app.close() } }
+            let error = await #expect(throws: CeleriacError.self) {
+                try await app.asyncResult("never").get(timeout: .milliseconds(200))
+            }
+            #expect(error?.code == .timeout)
+            #expect(error?.message.contains("state PENDING") == true)
+        }
+    }
+
+    /// The result arrives at any moment relative to the waiter's subscription: no waiter may miss it.
+    @Test func getNeverMissesAResult() async throws {
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url())
+            defer { Task { await app.close() } }
+            try await withThrowingTaskGroup(of: JSONValue.self) { group in
+                for index in 0..<100 {
+                    let id = "race-\(index)"
+                    group.addTask { try await app.asyncResult(id).get(timeout: .seconds(20)) }
+                    group.addTask {
+                        try await app.backend.store(TaskResultMeta(
+                            taskID: id, state: .success, result: .integer(index), dateDone: Date()))
+                        return .null
+                    }
+                }
+                var values: [Int] = []
+                for try await value in group where value != .null { values.append(value.intValue ?? -1) }
+                #expect(values.sorted() == Array(0..<100))
+            }
+        }
+    }
+
+    /// Redis restarts while a caller waits: the subscriber comes back, reads the key again, and the
+    /// result stored after the restart is delivered.
+    @Test func getSurvivesARedisRestart() async throws {
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url())
+            defer { Task { await app.close() } }
+            let waiting = Task { try await app.asyncResult("restart").get(timeout: .seconds(30)) }
+            let observer = try await RedisConnection.connect(url: server.url())
+            #expect(await eventually {
+                (try? await observer.send("PUBSUB", "NUMSUB", "celery-task-meta-restart").array?.last?.int) == 1
+            })
+            await server.kill()
+            try await server.restart()
+            // Stored the way a worker stores it (SETEX + PUBLISH), through the same app's pool,
+            // whose connections all died with the server.
+            var stored = false
+            for _ in 0..<20 where !stored {
+                do {
+                    stored = try await app.backend.store(TaskResultMeta(
+                        taskID: "restart", state: .success, result: "back", dateDone: Date()))
+                } catch let error as RedisClientError where error.isConnectionError {
+                    Issue.record("store failed after the restart: \(error)")
+                }
+            }
+            #expect(try await waiting.value == "back")
+        }
+    }
+}
