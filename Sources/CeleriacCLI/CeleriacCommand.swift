@@ -11,6 +11,8 @@ struct CeleriacCommand {
 
         Commands:
           ping        Check that the broker (and the result backend, if different) answer.
+          call        Send a task by name; with --wait, print its result.
+          result      Print a task's state and result.
 
         Options:
         \(ParsedCommandLine.helpText(for: [.help, .version]))
@@ -32,6 +34,12 @@ struct CeleriacCommand {
         case "ping":
             arguments.removeFirst()
             await ping(arguments)
+        case "call":
+            arguments.removeFirst()
+            await call(arguments)
+        case "result":
+            arguments.removeFirst()
+            await result(arguments)
         default:
             StandardStreams.printError("unknown command '\(first)'; run 'celeriac --help'", program: program)
             exit(ExitStatus.usage)
@@ -65,6 +73,103 @@ struct CeleriacCommand {
             StandardStreams.printLine(
                 "\(role): \(report.reply) from \(report.server) (Redis \(report.serverVersion), "
                     + String(format: "%.2f ms)", milliseconds))
+        }
+    }
+
+    static func call(_ arguments: [String]) async {
+        let commandLine = CommandLineTool.parseOrExit(
+            arguments, program: "\(program) call", usage: "celeriac call <task> [options]",
+            summary: """
+                Sends the task <task> to the broker and prints its id. With --wait, waits for the result
+                and prints it as JSON; a failed or revoked task prints its error and exits with 1.
+                """,
+            options: ConnectionSettings.options + CallArguments.options)
+        let call: CallArguments
+        do {
+            call = try CallArguments(commandLine)
+        } catch {
+            StandardStreams.printError("\(error); run 'celeriac call --help'", program: program)
+            exit(ExitStatus.usage)
+        }
+        let app = makeApp(commandLine)
+        let result: AsyncResult
+        do {
+            result = try await app.send(call.taskName, args: call.args, kwargs: call.kwargs, options: call.options)
+        } catch {
+            StandardStreams.printError("cannot send the task: \(error)", program: program)
+            exit(ExitStatus.failure)
+        }
+        StandardStreams.printLine(result.id)
+        guard call.wait else { return }
+        do {
+            StandardStreams.printLine(try await result.get(timeout: call.timeout).serializedString)
+        } catch let failure as TaskFailure {
+            StandardStreams.printError("task \(result.id) failed: \(failure)", program: program)
+            exit(ExitStatus.failure)
+        } catch {
+            StandardStreams.printError("\(error)", program: program)
+            exit(ExitStatus.failure)
+        }
+    }
+
+    static func result(_ arguments: [String]) async {
+        let options = ConnectionSettings.options + [
+            CommandLineOption("wait", short: "w", help: "Wait until the task is ready (SUCCESS, FAILURE, REVOKED)."),
+            CommandLineOption("timeout", value: "SECONDS", help: "With --wait: give up after this long (exit 1)."),
+            CommandLineOption("json", help: "Print the stored value as JSON, as Celery stores it."),
+        ]
+        let commandLine = CommandLineTool.parseOrExit(
+            arguments, program: "\(program) result", usage: "celeriac result <task id> [--wait] [--json]",
+            summary: "Prints the state of a task and its result, progress meta or error.", options: options)
+        guard commandLine.positionals.count == 1, let id = commandLine.positionals.first else {
+            StandardStreams.printError("expected one task id; run 'celeriac result --help'", program: program)
+            exit(ExitStatus.usage)
+        }
+        let timeout: Duration?
+        do {
+            timeout = try commandLine.integer("timeout", in: 0...86_400).map { .seconds($0) }
+        } catch {
+            StandardStreams.printError("\(error); run 'celeriac result --help'", program: program)
+            exit(ExitStatus.usage)
+        }
+        let app = makeApp(commandLine)
+        do {
+            let meta: TaskResultMeta
+            if commandLine.flag("wait") {
+                meta = try await app.backend.waitForReadyState(of: id, timeout: timeout)
+            } else {
+                meta = try await app.backend.meta(for: id)
+                    ?? TaskResultMeta(taskID: id, state: .pending, result: nil)
+            }
+            if commandLine.flag("json") {
+                StandardStreams.printLine(JSONValue.object(meta.fields).serializedString)
+            } else {
+                StandardStreams.printLine("state: \(meta.state)")
+                if let failure = meta.failure {
+                    StandardStreams.printLine("error: \(failure)")
+                } else {
+                    StandardStreams.printLine("result: \(meta.result.serializedString)")
+                }
+            }
+            if meta.state == .failure || meta.state == .revoked { exit(ExitStatus.failure) }
+        } catch {
+            StandardStreams.printError("\(error)", program: program)
+            exit(ExitStatus.failure)
+        }
+    }
+
+    /// The producer for `call`/`result`: broker and backend from options/environment; a short
+    /// acquire timeout, so an unreachable Redis is reported in about two seconds.
+    static func makeApp(_ commandLine: ParsedCommandLine) -> CeleriacApp {
+        let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
+        do {
+            return try CeleriacApp(
+                brokerURL: settings.brokerURL, backendURL: settings.backendURL,
+                pool: .init(maximumConnections: 2, acquireTimeout: .seconds(2)),
+                publishRetry: PublishRetryPolicy(maxRetries: 0))
+        } catch {
+            StandardStreams.printError("\(error)", program: program)
+            exit(ExitStatus.usage)
         }
     }
 }

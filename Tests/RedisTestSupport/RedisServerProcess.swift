@@ -17,7 +17,7 @@ import Darwin
 /// `async`, so that they never block Swift concurrency's cooperative threads (tests run in parallel
 /// on very few of them).
 public final class RedisServerProcess: @unchecked Sendable {
-    // @unchecked Sendable: the mutable `pid` is only touched while holding `lock`.
+    // @unchecked Sendable: the mutable `process` is only touched while holding `lock`.
     public enum Failure: Error, CustomStringConvertible {
         case notInstalled
         case didNotStart(String)
@@ -42,7 +42,7 @@ public final class RedisServerProcess: @unchecked Sendable {
     public let extraArguments: [String]
 
     private let lock = NSLock()
-    private var runningPID: pid_t?
+    private var process: ChildProcess?
 
     /// `redis://127.0.0.1:<port>/<database>`.
     public func url(database: Int = 0, userInfo: String? = nil) -> String {
@@ -50,7 +50,7 @@ public final class RedisServerProcess: @unchecked Sendable {
     }
 
     /// The pid of the running server, if any.
-    public var pid: Int32? { lock.withLock { runningPID } }
+    public var pid: Int32? { lock.withLock { process?.pid } }
 
     /// Starts a server and waits until it answers PING.
     /// - Parameters:
@@ -90,15 +90,6 @@ public final class RedisServerProcess: @unchecked Sendable {
         self.extraArguments = extraArguments
     }
 
-    deinit {
-        // Last resort if a test forgot to stop it: kill without waiting.
-        if let pid = lock.withLock({ runningPID }) {
-            Glibc.kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-        }
-    }
-
     private func launch() throws {
         guard let executable = Self.findExecutable("redis-server") else { throw Failure.notInstalled }
         var arguments = [
@@ -110,61 +101,18 @@ public final class RedisServerProcess: @unchecked Sendable {
             arguments += ["--unixsocket", unixSocketPath, "--unixsocketperm", "700"]
         }
         arguments += extraArguments
-        let pid = try Self.spawn(executable, arguments: arguments)
-        lock.withLock { runningPID = pid }
+        let child = try ChildProcess(executable, arguments)
+        lock.withLock { process = child }
+        guard let pid = child.pid else { throw Failure.didNotStart("exited at once") }
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                lock.withLock { runningPID = nil }
-                throw Failure.didNotStart("exited with status \(status); see \(directory.path)/redis.log")
+            if child.hasExited {
+                throw Failure.didNotStart("exited early; see \(directory.path)/redis.log")
             }
             if Self.isServer(pid: pid, listeningOn: port, password: Self.password(in: extraArguments)) { return }
             usleep(20_000)
         }
         throw Failure.didNotStart("no PONG on port \(port) within 10 s")
-    }
-
-    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's Glibc module does
-    /// not export: looked up at run time; `nil` on a libc without it.
-    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
-        else { return nil }
-        return unsafeBitCast(
-            symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
-    }()
-
-    /// Starts `executable` with `arguments`, its output to /dev/null, and returns its pid.
-    private static func spawn(_ executable: String, arguments: [String]) throws -> pid_t {
-        var fileActions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&fileActions)
-        defer { posix_spawn_file_actions_destroy(&fileActions) }
-        posix_spawn_file_actions_addopen(&fileActions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&fileActions, 2, "/dev/null", O_WRONLY, 0)
-        // Tests run in parallel in one process: the server must not inherit their sockets, or a
-        // socket closed by a test would stay open in the server (no FIN, no EOF for the peer).
-        if let closeFrom = Self.addCloseFrom {
-            _ = closeFrom(&fileActions, 3)
-        }
-        // The child inherits the spawning thread's signal mask and ignored signals (SIGPIPE is ignored
-        // by the RESP client): reset both, or the server would not stop on SIGTERM.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaultSignals = sigset_t()
-        sigemptyset(&defaultSignals)
-        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaultSignals, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for argument in argv { free(argument) } }
-        var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &fileActions, &attributes, argv, environ)
-        guard status == 0 else { throw Failure.didNotStart("posix_spawn failed with error \(status)") }
-        return pid
     }
 
     /// Stops the server with SIGTERM (then SIGKILL after 5 s) and removes its directory.
@@ -211,21 +159,11 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     /// Sends `signal` to the server and waits (up to 5 s, then SIGKILL) until it has exited.
     private func terminate(signal: Int32) {
-        guard let pid = lock.withLock({ () -> pid_t? in
-            defer { runningPID = nil }
-            return runningPID
-        }) else { return }
-        Glibc.kill(pid, signal)
-        var status: Int32 = 0
-        let deadline = Date().addingTimeInterval(5)
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if Date() > deadline {
-                Glibc.kill(pid, SIGKILL)
-                waitpid(pid, &status, 0)
-                return
-            }
-            usleep(2_000)
+        let child = lock.withLock { () -> ChildProcess? in
+            defer { process = nil }
+            return process
         }
+        child?.terminate(signal: signal)
     }
 
     // MARK: Helpers

@@ -1,0 +1,149 @@
+import Celeriac
+import Foundation
+import RESP
+import RedisTestSupport
+import Testing
+
+/// The Python of the test venv, if the test script named one.
+private let interopPython = ProcessInfo.processInfo.environment["CELERIAC_PYTHON"]
+
+/// Celeriac's producer against a real Python Celery 5.7 worker (from the venv that scripts/test.sh
+/// makes and names in CELERIAC_PYTHON), on a private redis-server: broker db 0, backend db 1.
+@Suite(.enabled(if: interopPython != nil, "set CELERIAC_PYTHON (scripts/test.sh does)"))
+struct PythonCeleryInteropTests {
+    static let python = interopPython
+    static let interopDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Interop")
+
+    enum Add: CeleriacTask {
+        static let name = "celeriac.examples.add"
+        struct Arguments: Codable, Sendable {
+            var x: Int
+            var y: Int
+        }
+        typealias Result = Int
+    }
+
+    /// Runs `body` with a Python Celery worker serving queues `celery` and `interop.q`.
+    private func withPythonWorker(
+        _ body: (RedisServerProcess, CeleriacApp, URL) async throws -> Void
+    ) async throws {
+        try await withRedisServer { server in
+            let log = server.directory.appendingPathComponent("celery-worker.log")
+            let worker = try ChildProcess(
+                try #require(Self.python),
+                ["-m", "celery", "-A", "celeriac_interop", "worker", "-P", "solo", "-Q", "celery,interop.q",
+                 "-n", "py-interop@%h", "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                environment: [
+                    "PYTHONPATH": Self.interopDirectory.path,
+                    "CELERIAC_BROKER_URL": server.url(database: 0),
+                    "CELERIAC_RESULT_BACKEND": server.url(database: 1),
+                ],
+                outputPath: log.path)
+            let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
+            do {
+                // The worker is up once it has run a task.
+                _ = try await app.send("celeriac.examples.noop").get(timeout: .seconds(90))
+                try await body(server, app, log)
+            } catch {
+                let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                Issue.record("Python worker output:\n\(output.suffix(3000))")
+                await app.close()
+                await RedisServerProcess.onOwnThread { worker.terminate(grace: 10) }
+                throw error
+            }
+            await app.close()
+            await RedisServerProcess.onOwnThread { worker.terminate(grace: 10) }
+        }
+    }
+
+    @Test func pythonWorkerServesCeleriacProducer() async throws {
+        try await withPythonWorker { server, app, _ in
+            // Positional and keyword arguments, typed and untyped.
+            #expect(try await app.send("celeriac.examples.add", args: [2, 3]).get(timeout: .seconds(30)) == 5)
+            #expect(try await app.send(Add.self, .init(x: 4, y: 5)).get(timeout: .seconds(30)) == 9)
+            #expect(try await app.send("celeriac.examples.xsum", args: [[1, 2, 3.5]]).get(timeout: .seconds(30)) == 6.5)
+
+            // Priority 9 travels through the `celery\x06\x169` list; a custom queue through its own.
+            #expect(try await app.send("celeriac.examples.mul", args: [6, 7], options: TaskOptions(priority: 9))
+                .get(timeout: .seconds(30)) == 42)
+            #expect(try await app.send("celeriac.examples.mul", args: [3, 3], options: TaskOptions(queue: "interop.q"))
+                .get(timeout: .seconds(30)) == 9)
+
+            // Countdown: not run before its ETA.
+            let sentAt = Date()
+            let delayed = try await app.send("celeriac.examples.noop", options: TaskOptions(countdown: .seconds(2)))
+            _ = try await delayed.get(timeout: .seconds(30))
+            let finished = try #require(try await app.backend.meta(for: delayed.id)?.dateDone)
+            #expect(finished.timeIntervalSince(sentAt) >= 1.9)
+
+            // Expired before it could run: REVOKED, as a typed error.
+            let expired = try await app.send(
+                "celeriac.examples.add", args: [1, 2], options: TaskOptions(expires: .at(Date().addingTimeInterval(-5))))
+            let revoked = await #expect(throws: TaskFailure.self) { try await expired.get(timeout: .seconds(30)) }
+            #expect(revoked?.type == "TaskRevokedError")
+            #expect(try await expired.state() == .revoked)
+
+            // A Python exception arrives as a typed Swift error with its traceback.
+            let failing = try await app.send("celeriac.examples.fail", args: ["boom from python"])
+            let failure = await #expect(throws: TaskFailure.self) { try await failing.get(timeout: .seconds(30)) }
+            #expect(failure?.type == "ValueError")
+            #expect(failure?.module == "builtins")
+            #expect(failure?.message == "boom from python")
+            #expect(failure?.traceback?.contains("ValueError: boom from python") == true)
+
+            // PROGRESS with its meta is visible while the task runs.
+            let progress = try await app.send("celeriac.examples.progress", args: [5])
+            var sawProgress = false
+            for _ in 0..<300 where !sawProgress {
+                if try await progress.state() == "PROGRESS" {
+                    let info = try await progress.info()
+                    #expect(info["total"] == 5)
+                    #expect(info["current"]?.intValue.map { (0..<5).contains($0) } == true)
+                    sawProgress = true
+                } else {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            #expect(sawProgress)
+            #expect(try await progress.get(timeout: .seconds(30)) == 5)
+            _ = server
+        }
+    }
+
+    @Test func celeriacCallWaitsForThePythonWorker() async throws {
+        try await withPythonWorker { server, _, _ in
+            let celeriac = CommandRunner.productsDirectory.appendingPathComponent("celeriac")
+            let environment: [String: String?] = [
+                "CELERIAC_BROKER_URL": server.url(database: 0), "CELERIAC_RESULT_BACKEND": server.url(database: 1),
+            ]
+            let call = try await CommandRunner.run(
+                celeriac, ["call", "celeriac.examples.add", "--args", "[20, 22]", "--wait", "--timeout", "30"],
+                environment: environment)
+            #expect(call.status == 0, "\(call.standardError)")
+            let lines = call.standardOutput.split(separator: "\n")
+            #expect(lines.count == 2)
+            #expect(lines.last == "42")
+            let id = String(try #require(lines.first))
+
+            let result = try await CommandRunner.run(celeriac, ["result", id], environment: environment)
+            #expect(result.standardOutput == "state: SUCCESS\nresult: 42\n")
+            let json = try await CommandRunner.run(celeriac, ["result", id, "--json"], environment: environment)
+            let stored = try TaskResultMeta(decoding: Array(json.standardOutput.utf8.dropLast()))
+            #expect(stored.state == .success)
+            #expect(stored.taskID == id)
+
+            let failing = try await CommandRunner.run(
+                celeriac, ["call", "celeriac.examples.fail", "--args", #"["cli boom"]"#, "--wait", "--timeout", "30"],
+                environment: environment)
+            #expect(failing.status == 1)
+            #expect(failing.standardError.contains("failed: ValueError('cli boom')"))
+
+            let kwargs = try await CommandRunner.run(
+                celeriac, ["call", "celeriac.examples.mul", "--kwargs", #"{"x": 7, "y": 6}"#, "-Q", "interop.q",
+                           "--priority", "3", "--wait", "--timeout", "30"],
+                environment: environment)
+            #expect(kwargs.standardOutput.hasSuffix("\n42\n"), "\(kwargs.standardError)")
+        }
+    }
+}
