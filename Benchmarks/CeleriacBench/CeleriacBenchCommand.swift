@@ -11,29 +11,56 @@ struct CeleriacBenchCommand {
             CommandLineOption("pings", value: "N", help: "Unpipelined PINGs per measurement (default 10000)."),
             CommandLineOption("pushes", value: "N", help: "Pipelined LPUSHes per measurement (default 320000)."),
             CommandLineOption("pairs", value: "N", help: "Peer/Celeriac pairs; medians are reported (default 9)."),
+            CommandLineOption("tasks", value: "N", help: "enqueue: tasks per measurement (default 20000)."),
+            CommandLineOption("python", value: "PATH", help: "enqueue: Python with Celery (default .venv/bin/python)."),
             .help,
         ]
         do {
             let commandLine = try ParsedCommandLine(CommandLine.arguments.dropFirst(), options: options)
-            if commandLine.flag("help") || commandLine.positionals.first != "resp" {
+            let suite = commandLine.positionals.first
+            if commandLine.flag("help") || (suite != "resp" && suite != "enqueue") {
                 StandardStreams.printLine("""
-                    Usage: celeriac-bench resp [options]   (build with -c release)
+                    Usage: celeriac-bench resp|enqueue [options]   (build with -c release)
 
-                    resp    The RESP client vs redis-benchmark on a private redis-server:
-                            unpipelined PING and LPUSH pipelined by 64, one connection each.
+                    resp     The RESP client vs redis-benchmark on a private redis-server:
+                             unpipelined PING and LPUSH pipelined by 64, one connection each.
+                    enqueue  Publishing no-op tasks: Celeriac's send and sendMany vs Celery's
+                             apply_async loop (from the venv) and raw pipelined LPUSH.
 
                     Options:
                     \(ParsedCommandLine.helpText(for: options))
                     """)
                 exit(commandLine.flag("help") ? ExitStatus.success : ExitStatus.usage)
             }
+            #if DEBUG
+            StandardStreams.printError("warning: a debug build; measure with 'swift run -c release'", program: program)
+            #endif
+            if suite == "enqueue" {
+                let python = commandLine.value("python") ?? FileManager.default.currentDirectoryPath + "/.venv/bin/python"
+                guard FileManager.default.isExecutableFile(atPath: python) else {
+                    throw BenchmarkError("no Python with Celery at \(python): run scripts/test.sh once, or pass --python")
+                }
+                var benchmark = EnqueueBenchmark(python: python)
+                benchmark.tasks = try commandLine.integer("tasks", in: 1_000...10_000_000) ?? benchmark.tasks
+                let report = try await benchmark.run()
+                func row(_ name: String, _ rate: Double, _ note: String) {
+                    StandardStreams.printLine(name.padded(46) + String(Int(rate)).leftPadded(12) + "  " + note)
+                }
+                StandardStreams.printLine("enqueue \(benchmark.tasks) no-op tasks".padded(46) + "tasks/s".leftPadded(12))
+                row("Celery apply_async (result backend on)", report.celeryDefault, "")
+                row("Celery apply_async(ignore_result=True)", report.celeryIgnoreResult, "")
+                row("Celeriac send, one await per task", report.singleSends, String(
+                    format: "%.1fx Celery (%.1fx its faster variant)", report.singleSends / report.celeryDefault,
+                    report.singleSends / max(report.celeryDefault, report.celeryIgnoreResult)))
+                row("Celeriac sendMany, 1,000 per pipeline", report.sendMany, String(
+                    format: "%.2f of raw LPUSH", report.sendMany / report.rawPipelinedLPUSH))
+                row("raw pipelined LPUSH of the same bytes", report.rawPipelinedLPUSH, "")
+                return
+            }
             var benchmark = RESPBenchmark()
             benchmark.pings = try commandLine.integer("pings", in: 1_000...100_000_000) ?? benchmark.pings
             benchmark.pushes = try commandLine.integer("pushes", in: 6_400...1_000_000_000) ?? benchmark.pushes
             benchmark.pairs = try commandLine.integer("pairs", in: 1...99) ?? benchmark.pairs
-            #if DEBUG
-            StandardStreams.printError("warning: a debug build; measure with 'swift run -c release'", program: program)
-            #endif
             let rows = try await benchmark.run()
             StandardStreams.printLine(
                 "benchmark".padded(34) + "celeriac/s".leftPadded(12) + "redis-benchmark/s".leftPadded(19)

@@ -3,52 +3,110 @@
 enum JSONWriter {
     static func write(_ value: JSONValue, to output: inout [UInt8]) {
         switch value {
-        case .null: output.append(contentsOf: "null".utf8)
-        case .bool(let flag): output.append(contentsOf: (flag ? "true" : "false").utf8)
-        case .integer(let number): output.append(contentsOf: String(number).utf8)
+        case .null: output.append(contentsOf: nullBytes)
+        case .bool(let flag): output.append(contentsOf: flag ? trueBytes : falseBytes)
+        case .integer(let number): writeInteger(number, to: &output)
         case .double(let number): output.append(contentsOf: pythonFloat(number, json: true).utf8)
         case .string(let text): writeString(text, to: &output)
         case .array(let elements):
             output.append(UInt8(ascii: "["))
-            for (index, element) in elements.enumerated() {
-                if index > 0 { output.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: " ")]) }
+            var first = true
+            for element in elements {
+                if !first { output.append(contentsOf: separator) }
+                first = false
                 write(element, to: &output)
             }
             output.append(UInt8(ascii: "]"))
         case .object(let object):
-            output.append(UInt8(ascii: "{"))
-            for (index, (key, member)) in zip(object.keys, object.values).enumerated() {
-                if index > 0 { output.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: " ")]) }
-                writeString(key, to: &output)
-                output.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
-                write(member, to: &output)
-            }
-            output.append(UInt8(ascii: "}"))
+            writeObject(object, to: &output)
         }
     }
 
+    static func writeObject(_ object: JSONObject, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "{"))
+        for index in object.keys.indices {
+            if index > 0 { output.append(contentsOf: separator) }
+            writeString(object.keys[index], to: &output)
+            output.append(contentsOf: keySeparator)
+            write(object.values[index], to: &output)
+        }
+        output.append(UInt8(ascii: "}"))
+    }
+
+    private static let nullBytes: [UInt8] = Array("null".utf8)
+    private static let trueBytes: [UInt8] = Array("true".utf8)
+    private static let falseBytes: [UInt8] = Array("false".utf8)
+    private static let separator: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: " ")]
+    private static let keySeparator: [UInt8] = [UInt8(ascii: ":"), UInt8(ascii: " ")]
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    private static func writeString(_ text: String, to output: inout [UInt8]) {
+    private static func writeInteger(_ number: Int, to output: inout [UInt8]) {
+        if number >= 0 && number < 10 {
+            output.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: number))
+            return
+        }
+        if number == .min {
+            output.append(contentsOf: String(number).utf8)
+            return
+        }
+        if number < 0 { output.append(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude
+        let start = output.count
+        while magnitude > 0 {
+            output.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10))
+            magnitude /= 10
+        }
+        output[start...].reverse()
+    }
+
+    /// Copies runs of plain printable ASCII at once; escapes the rest as Python's `ensure_ascii`.
+    static func writeString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        for unit in text.utf16 {
-            switch unit {
-            case 0x22: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case 0x5C: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x0A: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x08: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0x20..<0x7F: output.append(UInt8(unit))
-            default:
-                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u")])
-                for shift in stride(from: 12, through: 0, by: -4) {
-                    output.append(hexDigits[Int((unit >> UInt16(shift)) & 0xF)])
+        var text = text
+        text.withUTF8 { bytes in
+            var runStart = 0
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte >= 0x20 && byte < 0x7F && byte != 0x22 && byte != 0x5C {
+                    index += 1
+                    continue
                 }
+                if runStart < index { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
+                if byte < 0x80 {
+                    writeEscaped(UInt16(byte), to: &output)
+                    index += 1
+                } else {
+                    // A multi-byte UTF-8 sequence: escape its UTF-16 code units.
+                    let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : 2
+                    let end = min(bytes.count, index + length)
+                    for unit in String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<end]), as: UTF8.self).utf16 {
+                        writeEscaped(unit, to: &output)
+                    }
+                    index = end
+                }
+                runStart = index
             }
+            if runStart < bytes.count { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
         }
         output.append(UInt8(ascii: "\""))
+    }
+
+    private static func writeEscaped(_ unit: UInt16, to output: inout [UInt8]) {
+        switch unit {
+        case 0x22: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+        case 0x5C: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+        case 0x0A: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+        case 0x0D: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+        case 0x09: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+        case 0x08: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+        case 0x0C: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+        default:
+            output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u")])
+            for shift in stride(from: 12, through: 0, by: -4) {
+                output.append(hexDigits[Int((unit >> UInt16(shift)) & 0xF)])
+            }
+        }
     }
 
     /// Python's `repr(float)` (which `json.dumps` also uses); Swift's shortest round-trip
