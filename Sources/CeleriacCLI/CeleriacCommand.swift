@@ -36,10 +36,10 @@ struct CeleriacCommand {
             await ping(arguments)
         case "call":
             arguments.removeFirst()
-            await call(arguments)
+            exit(await call(arguments))
         case "result":
             arguments.removeFirst()
-            await result(arguments)
+            exit(await result(arguments))
         default:
             StandardStreams.printError("unknown command '\(first)'; run 'celeriac --help'", program: program)
             exit(ExitStatus.usage)
@@ -76,7 +76,8 @@ struct CeleriacCommand {
         }
     }
 
-    static func call(_ arguments: [String]) async {
+    /// Runs `celeriac call`; returns the exit status (the app is closed before exiting).
+    static func call(_ arguments: [String]) async -> Int32 {
         let commandLine = CommandLineTool.parseOrExit(
             arguments, program: "\(program) call", usage: "celeriac call <task> [options]",
             summary: """
@@ -92,27 +93,34 @@ struct CeleriacCommand {
             exit(ExitStatus.usage)
         }
         let app = makeApp(commandLine)
+        let status = await send(call, with: app)
+        await app.close()
+        return status
+    }
+
+    private static func send(_ call: CallArguments, with app: CeleriacApp) async -> Int32 {
         let result: AsyncResult
         do {
             result = try await app.send(call.taskName, args: call.args, kwargs: call.kwargs, options: call.options)
         } catch {
             StandardStreams.printError("cannot send the task: \(error)", program: program)
-            exit(ExitStatus.failure)
+            return ExitStatus.failure
         }
         StandardStreams.printLine(result.id)
-        guard call.wait else { return }
+        guard call.wait else { return ExitStatus.success }
         do {
             StandardStreams.printLine(try await result.get(timeout: call.timeout).serializedString)
+            return ExitStatus.success
         } catch let failure as TaskFailure {
             StandardStreams.printError("task \(result.id) failed: \(failure)", program: program)
-            exit(ExitStatus.failure)
         } catch {
             StandardStreams.printError("\(error)", program: program)
-            exit(ExitStatus.failure)
         }
+        return ExitStatus.failure
     }
 
-    static func result(_ arguments: [String]) async {
+    /// Runs `celeriac result`; returns the exit status (the app is closed before exiting).
+    static func result(_ arguments: [String]) async -> Int32 {
         let options = ConnectionSettings.options + [
             CommandLineOption("wait", short: "w", help: "Wait until the task is ready (SUCCESS, FAILURE, REVOKED)."),
             CommandLineOption("timeout", value: "SECONDS", help: "With --wait: give up after this long (exit 1)."),
@@ -133,15 +141,23 @@ struct CeleriacCommand {
             exit(ExitStatus.usage)
         }
         let app = makeApp(commandLine)
+        let status = await show(id, wait: commandLine.flag("wait"), timeout: timeout, json: commandLine.flag("json"), with: app)
+        await app.close()
+        return status
+    }
+
+    private static func show(_ id: String, wait: Bool, timeout: Duration?, json: Bool, with app: CeleriacApp) async
+        -> Int32
+    {
         do {
             let meta: TaskResultMeta
-            if commandLine.flag("wait") {
+            if wait {
                 meta = try await app.backend.waitForReadyState(of: id, timeout: timeout)
             } else {
                 meta = try await app.backend.meta(for: id)
                     ?? TaskResultMeta(taskID: id, state: .pending, result: nil)
             }
-            if commandLine.flag("json") {
+            if json {
                 StandardStreams.printLine(JSONValue.object(meta.fields).serializedString)
             } else {
                 StandardStreams.printLine("state: \(meta.state)")
@@ -151,10 +167,10 @@ struct CeleriacCommand {
                     StandardStreams.printLine("result: \(meta.result.serializedString)")
                 }
             }
-            if meta.state == .failure || meta.state == .revoked { exit(ExitStatus.failure) }
+            return meta.state == .failure || meta.state == .revoked ? ExitStatus.failure : ExitStatus.success
         } catch {
             StandardStreams.printError("\(error)", program: program)
-            exit(ExitStatus.failure)
+            return ExitStatus.failure
         }
     }
 

@@ -232,12 +232,13 @@ public final class RedisConnectionPool: RedisCommandSender {
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
-        let timer = Task { [weak self] in
+        // Captures self strongly: the timer is always cancelled below, so it cannot outlive the wait.
+        let timer = Task {
             try await Task.sleep(until: deadline, clock: .continuous)
-            self?.failWaiter(id, with: RedisClientError(
+            self.failWaiter(id, with: RedisClientError(
                 .poolExhausted,
-                "no Redis connection became free within \(self?.configuration.acquireTimeout ?? .zero) "
-                    + "(pool of \(self?.configuration.maximumConnections ?? 0))"))
+                "no Redis connection became free within \(self.configuration.acquireTimeout) "
+                    + "(pool of \(self.configuration.maximumConnections))"))
         }
         defer { timer.cancel() }
         return try await withTaskCancellationHandler {

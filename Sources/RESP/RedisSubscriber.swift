@@ -148,9 +148,10 @@ private final class SubscriberCore: Sendable {
             return state.nextWaiterID
         }
         let timeout = configuration.commandTimeout
-        let timer = Task { [weak self] in
+        // Captures self strongly: the timer is always cancelled below, so it cannot outlive the call.
+        let timer = Task {
             try await Task.sleep(for: timeout)
-            self?.failWaiter(id, timedOutAfter: timeout)
+            self.failWaiter(id, timedOutAfter: timeout)
         }
         defer { timer.cancel() }
         try await withTaskCancellationHandler {

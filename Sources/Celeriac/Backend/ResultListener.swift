@@ -16,11 +16,33 @@ final class ResultListener: Sendable {
         var dispatcher: Task<Void, Never>?
     }
 
+    /// The listeners, in an object of their own so that the dispatcher task can hold them without
+    /// holding the listener (and its subscriber) alive.
+    private final class Registry: Sendable {
+        let state = Mutex(State())
+
+        func dispatch(_ event: RedisSubscriber.Event) {
+            switch event {
+            case .message(let message):
+                let targets = state.withLock { Array(($0.listeners[message.channel] ?? [:]).values) }
+                for target in targets { target.yield(.message(message.payload)) }
+            case .resubscribed:
+                let targets = state.withLock { $0.listeners.values.flatMap(\.values) }
+                for target in targets { target.yield(.resubscribed) }
+            }
+        }
+    }
+
     private let subscriber: RedisSubscriber
-    private let state = Mutex(State())
+    private let registry = Registry()
 
     init(subscriber: RedisSubscriber) {
         self.subscriber = subscriber
+    }
+
+    deinit {
+        // Ends the subscriber's event stream, and with it the dispatcher task.
+        subscriber.close()
     }
 
     /// Registers for `channel` and returns once Redis has confirmed the subscription, so nothing
@@ -28,12 +50,12 @@ final class ResultListener: Sendable {
     /// - Throws: ``RedisClientError`` when the subscription is not confirmed in time.
     func listen(_ channel: String) async throws -> (id: UInt64, signals: AsyncStream<Signal>) {
         let (signals, continuation) = AsyncStream.makeStream(of: Signal.self, bufferingPolicy: .unbounded)
-        let id = state.withLock { state in
+        let id = registry.state.withLock { state in
             state.nextID += 1
             state.listeners[channel, default: [:]][state.nextID] = continuation
             if state.dispatcher == nil {
-                state.dispatcher = Task { [weak self, events = subscriber.events] in
-                    for await event in events { self?.dispatch(event) }
+                state.dispatcher = Task { [registry, events = subscriber.events] in
+                    for await event in events { registry.dispatch(event) }
                 }
             }
             return state.nextID
@@ -51,7 +73,7 @@ final class ResultListener: Sendable {
     /// the unsubscribe happen under the lock that registrations take, so a listener registering at
     /// the same moment keeps its subscription.
     func stopListening(_ channel: String, id: UInt64) {
-        let continuation = state.withLock { state -> AsyncStream<Signal>.Continuation? in
+        let continuation = registry.state.withLock { state -> AsyncStream<Signal>.Continuation? in
             let removed = state.listeners[channel]?.removeValue(forKey: id)
             if state.listeners[channel]?.isEmpty == true {
                 state.listeners[channel] = nil
@@ -64,7 +86,7 @@ final class ResultListener: Sendable {
 
     /// Stops the dispatcher and the subscriber; every waiter's stream ends.
     func close() {
-        let (dispatcher, continuations) = state.withLock { state in
+        let (dispatcher, continuations) = registry.state.withLock { state in
             defer {
                 state.listeners = [:]
                 state.dispatcher = nil
@@ -74,16 +96,5 @@ final class ResultListener: Sendable {
         subscriber.close()
         dispatcher?.cancel()
         for continuation in continuations { continuation.finish() }
-    }
-
-    private func dispatch(_ event: RedisSubscriber.Event) {
-        switch event {
-        case .message(let message):
-            let targets = state.withLock { Array(($0.listeners[message.channel] ?? [:]).values) }
-            for target in targets { target.yield(.message(message.payload)) }
-        case .resubscribed:
-            let targets = state.withLock { $0.listeners.values.flatMap(\.values) }
-            for target in targets { target.yield(.resubscribed) }
-        }
     }
 }
