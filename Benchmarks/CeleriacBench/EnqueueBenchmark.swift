@@ -23,15 +23,7 @@ struct EnqueueBenchmark {
     }
 
     func run() async throws -> Report {
-        let server = try await RedisServerProcess.start()
-        do {
-            let report = try await measure(server)
-            await server.stop()
-            return report
-        } catch {
-            await server.stop()
-            throw error
-        }
+        try await withRedisServer { try await measure($0) }
     }
 
     private func measure(_ server: RedisServerProcess) async throws -> Report {

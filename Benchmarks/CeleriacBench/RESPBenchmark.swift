@@ -31,15 +31,7 @@ struct RESPBenchmark {
         guard let redisBenchmark = RedisServerProcess.findExecutable("redis-benchmark") else {
             throw BenchmarkError("redis-benchmark is not installed (apt-get install -y redis-tools)")
         }
-        let server = try await RedisServerProcess.start()
-        do {
-            let rows = try await measure(server: server, redisBenchmark: redisBenchmark)
-            await server.stop()
-            return rows
-        } catch {
-            await server.stop()
-            throw error
-        }
+        return try await withRedisServer { try await measure(server: $0, redisBenchmark: redisBenchmark) }
     }
 
     private func measure(server: RedisServerProcess, redisBenchmark: String) async throws -> [Row] {

@@ -6,15 +6,6 @@ import Testing
 
 /// The producer, broker and result backend against a private redis-server.
 @Suite struct ProducerIntegrationTests {
-    enum Add: CeleriacTask {
-        static let name = "celeriac.examples.add"
-        struct Arguments: Codable, Sendable {
-            var x: Int
-            var y: Int
-        }
-        typealias Result = Int
-    }
-
     @Test func publishesWhereKombuLooks() async throws {
         try await withRedisServer { server in
             let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))

@@ -15,15 +15,6 @@ struct PythonCeleryInteropTests {
     static let interopDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Interop")
 
-    enum Add: CeleriacTask {
-        static let name = "celeriac.examples.add"
-        struct Arguments: Codable, Sendable {
-            var x: Int
-            var y: Int
-        }
-        typealias Result = Int
-    }
-
     /// Runs `body` with a Python Celery worker serving queues `celery` and `interop.q`.
     private func withPythonWorker(
         _ body: (RedisServerProcess, CeleriacApp, URL) async throws -> Void
