@@ -10,7 +10,8 @@ public protocol RESPDecodable {
 }
 
 extension RedisClientError {
-    static func unexpectedReply(_ value: RESPValue, expected: String) -> RedisClientError {
+    /// The error for a reply of another shape than `expected` (e.g. "[key, value]").
+    public static func unexpectedReply(_ value: RESPValue, expected: String) -> RedisClientError {
         RedisClientError(.unexpectedReply, "expected \(expected), got \(value.kindDescription) \(value)")
     }
 }

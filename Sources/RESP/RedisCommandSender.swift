@@ -39,3 +39,24 @@ extension RedisCommandSender {
         try await evalScript(script, keys: [], arguments: [])
     }
 }
+
+extension RedisCommandSender {
+    /// Runs one Lua script many times in one pipeline (`EVALSHA` each). When the server does not
+    /// know the script (`NOSCRIPT`), loads it and runs the refused calls again, in order.
+    /// - Returns: one reply per call, in order; script errors are `.error` replies, not thrown.
+    /// - Throws: ``RedisClientError`` for connection errors; ``RedisServerError`` when loading fails.
+    public func evalScriptPipeline(
+        _ script: RedisScript, calls: [(keys: [any RESPArgument], arguments: [any RESPArgument])]
+    ) async throws -> [RESPValue] {
+        guard !calls.isEmpty else { return [] }
+        let commands = calls.map { script.command(keys: $0.keys, arguments: $0.arguments, bySHA: true) }
+        var replies = try await pipeline(commands)
+        let refused = replies.indices.filter { replies[$0].serverError?.code == "NOSCRIPT" }
+        if !refused.isEmpty {
+            _ = try await send(RESPCommand("SCRIPT", "LOAD", script.source))
+            let again = try await pipeline(refused.map { commands[$0] })
+            for (index, reply) in zip(refused, again) { replies[index] = reply }
+        }
+        return replies
+    }
+}

@@ -50,6 +50,17 @@ public final class RedisResultBackend: Sendable {
         return reply.int == 1
     }
 
+    /// Stores many states in one pipeline, in order, each as ``store(_:)`` does.
+    /// - Throws: ``RedisClientError`` when Redis cannot be reached (nothing or part of the batch
+    ///   may be stored; storing again is harmless); ``RedisServerError`` for the first refused store.
+    public func store(_ metas: [TaskResultMeta]) async throws {
+        let ttl = resultExpires.map { max(1, Int($0.components.seconds)) } ?? 0
+        let replies = try await pool.evalScriptPipeline(
+            Self.storeScript,
+            calls: metas.map { meta in ([Self.key(for: meta.taskID)], [meta.encoded(), ttl]) })
+        if let error = replies.lazy.compactMap(\.serverError).first { throw error }
+    }
+
     /// The stored state of a task, or `nil` when nothing is stored (PENDING to Celery).
     /// - Throws: ``RedisClientError``; ``CeleryProtocolError`` for a value that is not a result.
     public func meta(for taskID: String) async throws -> TaskResultMeta? {

@@ -105,6 +105,16 @@ public struct ParsedCommandLine: Sendable {
         return number
     }
 
+    /// The value of `name` as a non-negative number of seconds.
+    /// - Throws: ``UsageError`` when it is given but not such a number.
+    public func duration(_ name: String) throws -> Duration? {
+        guard let text = values[name] else { return nil }
+        guard let seconds = Double(text), seconds.isFinite, seconds >= 0 else {
+            throw UsageError("option '--\(name)' needs a number of seconds, got '\(text)'")
+        }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
     /// Renders an options table for `--help`.
     public static func helpText(for options: [CommandLineOption]) -> String {
         let rows = options.map { option -> (String, String) in

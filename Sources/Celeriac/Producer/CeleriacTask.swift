@@ -11,7 +11,8 @@
 /// ```
 ///
 /// Arguments that encode to a JSON object are sent as keyword arguments (`add(x=2, y=3)` in
-/// Python); arguments that encode to an array are sent as positional arguments.
+/// Python); arguments that encode to an array are sent as positional arguments. A worker
+/// registers the same type with ``TaskRegistry/register(_:settings:_:)-(Task.Type,_,_)``.
 public protocol CeleriacTask {
     /// The arguments' type.
     associatedtype Arguments: Encodable & Sendable
@@ -19,4 +20,12 @@ public protocol CeleriacTask {
     associatedtype Result: Decodable & Sendable
     /// The Celery task name, e.g. `celeriac.examples.add`.
     static var name: String { get }
+    /// The names of the arguments in Python's positional order (`["x", "y"]` for `add(x, y)`), so
+    /// that a worker can accept positional args from Python callers. Empty by default: positional
+    /// args are then decoded as a JSON array.
+    static var argumentNames: [String] { get }
+}
+
+extension CeleriacTask {
+    public static var argumentNames: [String] { [] }
 }

@@ -25,3 +25,45 @@ extension JSONValue {
         }
     }
 }
+
+/// `JSONValue` inside `Codable` types (e.g. a typed task whose argument may be any number).
+/// Foundation's coders keep no key order: decoded objects come out with sorted keys.
+extension JSONValue: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int.self) {
+            self = .integer(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .double(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            let dictionary = try container.decode([String: JSONValue].self)
+            var object = JSONObject()
+            for key in dictionary.keys.sorted() { object[key] = dictionary[key] }
+            self = .object(object)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
+        case .double(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let object):
+            var dictionary: [String: JSONValue] = [:]
+            for (key, value) in object { dictionary[key] = value }
+            try container.encode(dictionary)
+        }
+    }
+}

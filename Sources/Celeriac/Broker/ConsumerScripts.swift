@@ -1,0 +1,130 @@
+import RESP
+
+/// The Lua scripts of ``RedisConsumer``. Each one is a single atomic step, so that no message is
+/// ever both in a queue and in a consumer's bookkeeping, or in neither.
+enum ConsumerScripts {
+    /// `record(raw, queue)`: the kombu bookkeeping of one fetched message (`ZADD unacked_index`,
+    /// `HSET unacked`); a message without a readable delivery tag goes to the dead-letter list
+    /// instead. KEYS[1] unacked, KEYS[2] unacked_index, KEYS[3] dead letter; ARGV[1] now (epoch s).
+    /// Returns `{1, raw, tag}` or `{0, raw, reason}`.
+    private static let recordFunction = """
+        local function record(raw, queue)
+            local ok, envelope = pcall(cjson.decode, raw)
+            local tag
+            local exchange, routingKey = '', queue
+            if ok and type(envelope) == 'table' and type(envelope.properties) == 'table' then
+                local properties = envelope.properties
+                if type(properties.delivery_tag) == 'string' then tag = properties.delivery_tag end
+                local info = properties.delivery_info
+                if type(info) == 'table' then
+                    if type(info.exchange) == 'string' then exchange = info.exchange end
+                    if type(info.routing_key) == 'string' then routingKey = info.routing_key end
+                end
+            end
+            if tag then
+                redis.call('ZADD', KEYS[2], ARGV[1], tag)
+                redis.call('HSET', KEYS[1], tag,
+                    '[' .. raw .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(routingKey) .. ']')
+                return {1, raw, tag}
+            end
+            local reason = 'the message has no properties.delivery_tag'
+            if not ok then reason = 'the message is not valid JSON' end
+            redis.call('LPUSH', KEYS[3], cjson.encode({reason = reason, queue = queue, message = raw,
+                time = tonumber(ARGV[1]), worker = ARGV[2]}))
+            return {0, raw, reason}
+        end
+
+        """
+
+    /// Pops up to ARGV[3] messages from the lists KEYS[4...] in order and records each (see
+    /// `recordFunction`). ARGV[2] worker name; ARGV[4...] the queue name of each list.
+    /// Returns `{{listIndex, recorded, raw, tagOrReason}...}` (listIndex counts from 1).
+    static let fetch = RedisScript(recordFunction + """
+        local limit = tonumber(ARGV[3])
+        local out = {}
+        for i = 4, #KEYS do
+            if #out >= limit then break end
+            local popped = redis.call('RPOP', KEYS[i], limit - #out)
+            if popped then
+                for _, raw in ipairs(popped) do
+                    local result = record(raw, ARGV[i])
+                    out[#out + 1] = {i - 3, result[1], result[2], result[3]}
+                end
+            end
+        end
+        return out
+        """)
+
+    /// Records one message already popped by BRPOP: ARGV[3] the message, ARGV[4] its queue.
+    /// Returns `{recorded, raw, tagOrReason}`.
+    static let adopt = RedisScript(recordFunction + "return record(ARGV[3], ARGV[4])")
+
+    /// Moves an unacked message into the scheduled set until its ETA, if this consumer still owns
+    /// it. KEYS[1] unacked, KEYS[2] unacked_index, KEYS[3] scheduled, KEYS[4] scheduled messages;
+    /// ARGV[1] tag, ARGV[2] ETA (epoch s), ARGV[3] list key to return to, ARGV[4] envelope.
+    /// Returns 1 if moved, 0 if the entry was gone (restored by a sweep: the other copy runs).
+    static let park = RedisScript("""
+        if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+        redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+        redis.call('HSET', KEYS[4], ARGV[1], string.len(ARGV[3]) .. ':' .. ARGV[3] .. ARGV[4])
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        redis.call('HDEL', KEYS[1], ARGV[1])
+        return 1
+        """)
+
+    /// Pushes due scheduled messages (score ≤ ARGV[1]) back to the front of their lists, at most
+    /// ARGV[2] of them. KEYS[1] scheduled, KEYS[2] scheduled messages.
+    /// Returns `{moved, next ETA or false}`.
+    static let promote = RedisScript("""
+        local due = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]))
+        for _, tag in ipairs(due) do
+            local value = redis.call('HGET', KEYS[2], tag)
+            if value then
+                local colon = string.find(value, ':', 1, true)
+                local length = tonumber(string.sub(value, 1, colon - 1))
+                local list = string.sub(value, colon + 1, colon + length)
+                redis.call('RPUSH', list, string.sub(value, colon + length + 1))
+                redis.call('HDEL', KEYS[2], tag)
+            end
+            redis.call('ZREM', KEYS[1], tag)
+        end
+        local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+        return {#due, first[2] or false}
+        """)
+
+    /// Puts an unacked message back on a list and removes its entry, if the entry still holds
+    /// ARGV[3] (or any value when ARGV[3] is empty): kombu's restore/requeue transaction.
+    /// KEYS[1] unacked, KEYS[2] unacked_index, KEYS[3] the list; ARGV[1] tag, ARGV[2] envelope to
+    /// push, ARGV[4] `front` (RPUSH: served next) or `back` (LPUSH). Returns 1 if pushed.
+    static let restore = RedisScript("""
+        local current = redis.call('HGET', KEYS[1], ARGV[1])
+        if not current then
+            redis.call('ZREM', KEYS[2], ARGV[1])
+            return 0
+        end
+        if ARGV[3] ~= '' and current ~= ARGV[3] then return 0 end
+        if ARGV[4] == 'front' then
+            redis.call('RPUSH', KEYS[3], ARGV[2])
+        else
+            redis.call('LPUSH', KEYS[3], ARGV[2])
+        end
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        redis.call('HDEL', KEYS[1], ARGV[1])
+        return 1
+        """)
+
+    /// Moves an unacked message to the dead-letter list: KEYS[1] unacked, KEYS[2] unacked_index,
+    /// KEYS[3] dead letter; ARGV[1] tag, ARGV[2] the dead-letter entry.
+    static let deadLetter = RedisScript("""
+        redis.call('LPUSH', KEYS[3], ARGV[2])
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        redis.call('HDEL', KEYS[1], ARGV[1])
+        return 1
+        """)
+
+    /// kombu's compare-and-delete of the sweep mutex: KEYS[1] mutex, ARGV[1] our token.
+    static let releaseMutex = RedisScript("""
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """)
+}

@@ -1,0 +1,270 @@
+import Foundation
+import RESP
+
+/// The consuming half of kombu's Redis transport, compatible with Python workers sharing the same
+/// queues: fetch with ack emulation (`unacked` + `unacked_index`), ack, restore and requeue with the
+/// redelivered flags, the visibility-timeout sweep, plus Celeriac's durable hold of ETA messages
+/// and its dead-letter list.
+///
+/// Every step that moves a message between a list and the bookkeeping is one Lua script, so a
+/// consumer killed at any point leaves each message in exactly one place. (The one exception is
+/// kombu's own: a message popped by a blocking `BRPOP` on an empty queue and not yet recorded.)
+public final class RedisConsumer: Sendable {
+    /// One message taken from a queue list.
+    public struct Fetched: Sendable {
+        /// The envelope bytes as found in the list.
+        public var raw: [UInt8]
+        /// The queue it came from.
+        public var queue: String
+        /// Its delivery tag when it was recorded as unacked; `nil` when it went to the dead-letter
+        /// list because it could not be read at all (``deadLetterReason`` says why).
+        public var deliveryTag: String?
+        /// Why the message went to the dead-letter list, if it did.
+        public var deadLetterReason: String?
+    }
+
+    /// Which end of its list a restored message goes to.
+    public enum ListEnd: String, Sendable {
+        /// `RPUSH`: served next (warm shutdown, visibility restore, due ETA messages).
+        case front
+        /// `LPUSH`: behind everything queued (requeue after reject).
+        case back
+    }
+
+    /// The broker connections.
+    public let pool: RedisConnectionPool
+    /// The bookkeeping key names.
+    public let keys: ConsumerKeys
+    /// The consumer's node name, written into dead-letter entries.
+    public let nodeName: String
+
+    /// Creates a consumer on `pool`.
+    public init(pool: RedisConnectionPool, keys: ConsumerKeys = ConsumerKeys(), nodeName: String) {
+        self.pool = pool
+        self.keys = keys
+        self.nodeName = nodeName
+    }
+
+    /// The lists of `queues` in kombu's fetch order: priority-major (every queue's priority-0 list,
+    /// then every queue's `\x06\x163` list, ...).
+    public static func fetchOrder(_ queues: [String]) -> [(key: String, queue: String)] {
+        QueueKeys.prioritySteps.flatMap { step in
+            queues.map { (QueueKeys.listKey(queue: $0, priority: step), $0) }
+        }
+    }
+
+    /// Pops up to `limit` messages from `queues` (in fetch order) and records them as unacked, in
+    /// one atomic step. Unreadable envelopes go to the dead-letter list in the same step.
+    /// - Throws: ``RedisClientError``, ``RedisServerError``.
+    public func fetch(from queues: [String], limit: Int, now: Date = Date()) async throws -> [Fetched] {
+        guard limit > 0, !queues.isEmpty else { return [] }
+        let order = Self.fetchOrder(queues)
+        let scriptKeys: [any RESPArgument] = [keys.unacked, keys.unackedIndex, keys.deadLetter] + order.map(\.key)
+        let arguments: [any RESPArgument] = [Self.epoch(now), nodeName, limit] + order.map(\.queue)
+        let reply = try await pool.evalScript(ConsumerScripts.fetch, keys: scriptKeys, arguments: arguments)
+        return try (reply.array ?? []).map { entry in
+            guard let parts = entry.array, parts.count == 4, let index = parts[0].int, order.indices.contains(index - 1)
+            else { throw RedisClientError.unexpectedReply(entry, expected: "[list index, recorded, raw, tag]") }
+            return try Self.fetched(parts.dropFirst(), queue: order[index - 1].queue, reply: entry)
+        }
+    }
+
+    /// Waits up to `timeout` for a message with `BRPOP` on `connection` (a connection of its own:
+    /// it is closed if the wait is cancelled), then records it as unacked. Returns `nil` on timeout.
+    /// - Throws: `CancellationError`, ``RedisClientError``, ``RedisServerError``.
+    public func waitForMessage(
+        on connection: RedisConnection, from queues: [String], timeout: Duration, now: @Sendable () -> Date = Date.init
+    ) async throws -> Fetched? {
+        let order = Self.fetchOrder(queues)
+        guard let (key, raw) = try await connection.brpop(order.map(\.key), timeout: timeout) else { return nil }
+        let keyText = String(decoding: key, as: UTF8.self)
+        let queue = order.first { $0.key == keyText }?.queue ?? keyText
+        let reply = try await connection.evalScript(
+            ConsumerScripts.adopt, keys: [keys.unacked, keys.unackedIndex, keys.deadLetter],
+            arguments: [Self.epoch(now()), nodeName, raw, queue])
+        guard let parts = reply.array, parts.count == 3 else {
+            throw RedisClientError.unexpectedReply(reply, expected: "[recorded, raw, tag]")
+        }
+        return try Self.fetched(parts[...], queue: queue, reply: reply)
+    }
+
+    private static func fetched(_ parts: ArraySlice<RESPValue>, queue: String, reply: RESPValue) throws -> Fetched {
+        let values = Array(parts)
+        guard values.count == 3, let recorded = values[0].int, let raw = values[1].bytes, let note = values[2].string else {
+            throw RedisClientError.unexpectedReply(reply, expected: "[recorded, raw, tag or reason]")
+        }
+        return recorded == 1
+            ? Fetched(raw: raw, queue: queue, deliveryTag: note, deadLetterReason: nil)
+            : Fetched(raw: raw, queue: queue, deliveryTag: nil, deadLetterReason: note)
+    }
+
+    /// Acknowledges messages: removes their unacked entries (one MULTI for all of them).
+    /// - Throws: ``RedisClientError``, ``RedisServerError``.
+    public func ack(_ deliveryTags: [String]) async throws {
+        guard !deliveryTags.isEmpty else { return }
+        let tags = deliveryTags.map { $0 as any RESPArgument }
+        _ = try await pool.transaction([
+            RESPCommand("ZREM", arguments: [keys.unackedIndex] + tags),
+            RESPCommand("HDEL", arguments: [keys.unacked] + tags),
+        ])
+    }
+
+    /// Raises the fetch-time score of messages this consumer still holds to `now`, so that no
+    /// visibility sweep (Celeriac's or a Python worker's) restores a message whose consumer is
+    /// alive; entries of a dead consumer stop being refreshed and come back after the timeout.
+    /// Acked entries are not re-added (`XX`).
+    /// - Throws: ``RedisClientError``, ``RedisServerError``.
+    public func refresh(_ deliveryTags: [String], now: Date = Date()) async throws {
+        guard !deliveryTags.isEmpty else { return }
+        var command = RESPCommand("ZADD", keys.unackedIndex, "XX")
+        let score = Self.epoch(now)
+        for tag in deliveryTags {
+            command.append(score)
+            command.append(tag)
+        }
+        _ = try await pool.send(command)
+    }
+
+    /// Moves a held message out of the unacked bookkeeping into the scheduled set until `eta`,
+    /// atomically. Returns `false` when its unacked entry was already gone (another consumer's
+    /// sweep restored it, so that copy will run instead).
+    /// - Throws: ``RedisClientError``, ``RedisServerError``.
+    public func park(raw: [UInt8], deliveryTag: String, listKey: String, until eta: Date) async throws -> Bool {
+        let reply = try await pool.evalScript(
+            ConsumerScripts.park,
+            keys: [keys.unacked, keys.unackedIndex, keys.scheduled, keys.scheduledMessages],
+            arguments: [deliveryTag, Self.epoch(eta), listKey, raw])
+        return reply.int == 1
+    }
+
+    /// Pushes scheduled messages that are due by `now` back to the front of their lists (at most
+    /// `limit`), unchanged. Any number of consumers may call this at once: each message moves once.
+    /// - Returns: how many moved, and the ETA of the next scheduled message.
+    /// - Throws: ``RedisClientError``, ``RedisServerError``.
+    public func promoteDueMessages(now: Date = Date(), limit: Int = 1000) async throws -> (moved: Int, next: Date?) {
+        let reply = try await pool.evalScript(
+            ConsumerScripts.promote, keys: [keys.scheduled, keys.scheduledMessages],
+            arguments: [Self.epoch(now), limit])
+        guard let parts = reply.array, parts.count == 2, let moved = parts[0].int else {
+            throw RedisClientError.unexpectedReply(reply, expected: "[moved, next]")
+        }
+        let next = parts[1].string.flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
+        return (moved, next)
+    }
+
+    /// Puts an unacked message back on its list with the redelivered flags set, and removes its
+    /// entry, atomically; nothing happens if the entry is gone (already acked or restored).
+    /// - Parameters:
+    ///   - expected: restore only if the entry still holds these bytes (the sweep's check).
+    /// - Returns: whether it was pushed.
+    /// - Throws: ``CeleryProtocolError`` for an envelope that is not a JSON object;
+    ///   ``RedisClientError``, ``RedisServerError``.
+    @discardableResult
+    public func restore(
+        raw: [UInt8], deliveryTag: String, listKey: String, to end: ListEnd = .front, expected: [UInt8] = []
+    ) async throws -> Bool {
+        let envelope = try Self.markedRedelivered(raw)
+        let reply = try await pool.evalScript(
+            ConsumerScripts.restore, keys: [keys.unacked, keys.unackedIndex, listKey],
+            arguments: [deliveryTag, envelope, expected, end.rawValue])
+        return reply.int == 1
+    }
+
+    /// Moves an unacked message to the dead-letter list with `entry` (see ``DeadLetterEntry``).
+    /// - Throws: ``RedisClientError``, ``RedisServerError``.
+    public func deadLetter(deliveryTag: String, entry: DeadLetterEntry) async throws {
+        _ = try await pool.evalScript(
+            ConsumerScripts.deadLetter, keys: [keys.unacked, keys.unackedIndex, keys.deadLetter],
+            arguments: [deliveryTag, entry.encoded()])
+    }
+
+    /// kombu's visibility-timeout sweep: under the `unacked_mutex` lock, restores every unacked
+    /// message fetched (or last refreshed) more than `visibilityTimeout` ago, whoever fetched it,
+    /// to the front of its list with the redelivered flags. Skips the sweep when another consumer
+    /// holds the lock.
+    /// - Returns: how many messages were restored.
+    /// - Throws: ``RedisClientError``, ``RedisServerError``.
+    @discardableResult
+    public func restoreVisibilityTimedOut(visibilityTimeout: Duration, now: Date = Date(), limit: Int? = nil) async throws
+        -> Int
+    {
+        let token = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let locked = try await pool.send(RESPCommand("SET", keys.unackedMutex, token, "NX", "PX", 300_000))
+        guard !locked.isNull else { return 0 }
+        var restored = 0
+        do {
+            var range = RESPCommand(
+                "ZRANGE", keys.unackedIndex, Self.epoch(now.addingTimeInterval(-visibilityTimeout.timeInterval)), 0,
+                "BYSCORE", "REV", "WITHSCORES")
+            if let limit {
+                range.append("LIMIT"); range.append(0); range.append(limit)
+            }
+            let entries = try await pool.send(range).array ?? []
+            for index in stride(from: 0, to: entries.count, by: 2) {
+                guard let tag = entries[index].string else { continue }
+                if try await restoreEntry(deliveryTag: tag) { restored += 1 }
+            }
+        } catch {
+            _ = try? await pool.evalScript(ConsumerScripts.releaseMutex, keys: [keys.unackedMutex], arguments: [token])
+            throw error
+        }
+        _ = try await pool.evalScript(ConsumerScripts.releaseMutex, keys: [keys.unackedMutex], arguments: [token])
+        return restored
+    }
+
+    /// Restores one unacked entry (`[envelope, exchange, routing_key]`, written by Celeriac or by
+    /// kombu) to the list its exchange and routing key lead to.
+    private func restoreEntry(deliveryTag: String) async throws -> Bool {
+        guard let value = try await pool.hget(keys.unacked, field: deliveryTag) else {
+            _ = try await pool.send(RESPCommand("ZREM", keys.unackedIndex, deliveryTag))
+            return false
+        }
+        guard case .array(let parts)? = try? JSONValue(parsing: value), parts.count == 3,
+            case .object(let envelope) = parts[0]
+        else {
+            // Not kombu's format: keep it, out of the sweep's way, rather than lose or loop on it.
+            let entry = DeadLetterEntry(
+                reason: "the unacked entry is not [envelope, exchange, routing_key]", queue: nil, message: value,
+                worker: nodeName)
+            try await deadLetter(deliveryTag: deliveryTag, entry: entry)
+            return false
+        }
+        let exchange = parts[1].stringValue ?? ""
+        let routingKey = parts[2].stringValue ?? ""
+        var queue = routingKey
+        if !exchange.isEmpty {
+            let members = try await pool.smembers(QueueKeys.bindingKey(exchange: exchange))
+            let bound = members.map { String(decoding: $0, as: UTF8.self).components(separatedBy: QueueKeys.separator) }
+                .filter { $0.count == 3 && ($0[0] == routingKey || $0[0].isEmpty) }
+            if let first = bound.first { queue = first[2] }
+        }
+        let priority = envelope["properties"]?["priority"]?.intValue ?? 0
+        let raw = JSONValue.object(envelope).serialized()
+        return try await restore(
+            raw: raw, deliveryTag: deliveryTag, listKey: QueueKeys.listKey(queue: queue, priority: priority),
+            to: .front, expected: value)
+    }
+
+    /// The envelope with `headers.redelivered` and `properties.delivery_info.redelivered` set, as
+    /// kombu writes it when restoring or requeueing.
+    /// - Throws: ``CeleryProtocolError`` when `raw` is not a JSON object.
+    public static func markedRedelivered(_ raw: [UInt8]) throws -> [UInt8] {
+        guard case .object(var envelope) = try JSONValue(parsing: raw) else {
+            throw CeleryProtocolError(.missingField, "the message is not a JSON object")
+        }
+        var headers = envelope["headers"]?.objectValue ?? [:]
+        headers["redelivered"] = true
+        envelope["headers"] = .object(headers)
+        var properties = envelope["properties"]?.objectValue ?? [:]
+        var info = properties["delivery_info"]?.objectValue ?? [:]
+        info["redelivered"] = true
+        properties["delivery_info"] = .object(info)
+        envelope["properties"] = .object(properties)
+        return JSONValue.object(envelope).serialized()
+    }
+
+    /// Epoch seconds as kombu writes them in `unacked_index`.
+    static func epoch(_ date: Date) -> String {
+        String(date.timeIntervalSince1970)
+    }
+}

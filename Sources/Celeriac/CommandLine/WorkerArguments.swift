@@ -1,0 +1,69 @@
+import Foundation
+
+/// What `celeriac-worker` (or a user's own worker executable) was asked to do.
+public struct WorkerArguments: Sendable {
+    /// The worker settings.
+    public var configuration: WorkerConfiguration
+    /// The log level (`-l`).
+    public var logLevel: LogLevel
+
+    /// The worker's options (besides `--broker`/`--backend`).
+    public static let options: [CommandLineOption] = [
+        CommandLineOption("queues", short: "Q", value: "Q1,Q2", help: "Queues to consume, comma-separated (default celery)."),
+        CommandLineOption("concurrency", short: "c", value: "N", help: "Tasks run at once (default: the number of cores)."),
+        CommandLineOption("hostname", short: "n", value: "NAME", help: "Node name, e.g. w1@%h (default celeriac@<host>)."),
+        CommandLineOption("prefetch", value: "N", help: "Messages fetched ahead of free slots (default 4 x concurrency)."),
+        CommandLineOption("acks-late", help: "Ack after tasks finish, not when they start (tasks may override)."),
+        CommandLineOption("loglevel", short: "l", value: "LEVEL", help: "debug, info, warning or error (default info)."),
+        CommandLineOption(
+            "visibility-timeout", value: "SECONDS",
+            help: "Unacked messages of dead workers come back after this (default 3600)."),
+        CommandLineOption("restore-interval", value: "SECONDS", help: "How often to sweep for them (default 10)."),
+        CommandLineOption(
+            "shutdown-grace", value: "SECONDS", help: "Warm shutdown waits this long for running tasks (default 30)."),
+        CommandLineOption("result-extended", help: "Store name, args, kwargs, worker, retries and queue with results."),
+    ]
+
+    /// Reads the worker options from a parsed command line.
+    /// - Throws: ``UsageError`` naming the bad option.
+    public init(_ commandLine: ParsedCommandLine) throws {
+        guard commandLine.positionals.isEmpty else {
+            throw UsageError("unexpected argument '\(commandLine.positionals[0])'")
+        }
+        var configuration = WorkerConfiguration()
+        if let queues = commandLine.value("queues") {
+            let names = queues.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !names.isEmpty else { throw UsageError("--queues needs at least one queue name") }
+            configuration.queues = names
+        }
+        if let concurrency = try commandLine.integer("concurrency", in: 1...10_000) {
+            configuration.concurrency = concurrency
+            configuration.prefetch = 4 * concurrency
+        }
+        if let prefetch = try commandLine.integer("prefetch", in: 1...1_000_000) { configuration.prefetch = prefetch }
+        if let hostname = commandLine.value("hostname") {
+            guard !hostname.isEmpty else { throw UsageError("--hostname needs a name") }
+            configuration.hostname = WorkerConfiguration.nodeName(hostname)
+        }
+        configuration.acksLate = commandLine.flag("acks-late")
+        configuration.resultExtended = commandLine.flag("result-extended")
+        if let timeout = try commandLine.duration("visibility-timeout") {
+            guard timeout > .zero else { throw UsageError("--visibility-timeout must be above 0") }
+            configuration.visibilityTimeout = timeout
+        }
+        if let interval = try commandLine.duration("restore-interval") {
+            guard interval > .zero else { throw UsageError("--restore-interval must be above 0") }
+            configuration.restoreInterval = interval
+        }
+        if let grace = try commandLine.duration("shutdown-grace") { configuration.shutdownGrace = grace }
+        self.configuration = configuration
+        if let name = commandLine.value("loglevel") {
+            guard let level = LogLevel(name: name) else {
+                throw UsageError("--loglevel must be debug, info, warning or error, got '\(name)'")
+            }
+            logLevel = level
+        } else {
+            logLevel = .info
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import RESP
+import Synchronization
+
+/// Writes what running tasks produce – result states and acks – in batches: everything that
+/// arrives while one batch is being written goes out in the next, as one pipeline to the backend
+/// (states, in order) followed by one MULTI to the broker (acks). A task's ack therefore never
+/// reaches Redis before the state written ahead of it.
+///
+/// Connection errors are retried with backoff until the write succeeds or the writer is closed, so
+/// a Redis restart under a busy worker loses nothing.
+final class CompletionWriter: Sendable {
+    enum Item: Sendable {
+        case store(TaskResultMeta)
+        case ack(String)
+    }
+
+    private struct State {
+        var pending: [Item] = []
+        var enqueued = 0
+        var written = 0
+        var waiters: [(sequence: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var wake: CheckedContinuation<Void, Never>?
+        var isClosed = false
+        var isAbandoned = false
+    }
+
+    private let backend: RedisResultBackend
+    private let consumer: RedisConsumer
+    private let logger: WorkerLogger
+    private let state = Mutex(State())
+    private let loop = Mutex<Task<Void, Never>?>(nil)
+
+    init(backend: RedisResultBackend, consumer: RedisConsumer, logger: WorkerLogger) {
+        self.backend = backend
+        self.consumer = consumer
+        self.logger = logger
+    }
+
+    /// Starts the writing loop.
+    func start() {
+        let task = Task { await self.run() }
+        loop.withLock { $0 = task }
+    }
+
+    /// Queues items for the next batch. Returns a sequence number for ``waitUntilWritten(_:)``.
+    @discardableResult
+    func enqueue(_ items: [Item]) -> Int {
+        let (sequence, wake) = state.withLock { state -> (Int, CheckedContinuation<Void, Never>?) in
+            state.pending.append(contentsOf: items)
+            state.enqueued += items.count
+            defer { state.wake = nil }
+            return (state.enqueued, state.wake)
+        }
+        wake?.resume()
+        return sequence
+    }
+
+    /// Waits until everything up to `sequence` is written (or the writer was closed).
+    func waitUntilWritten(_ sequence: Int) async {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { state -> Bool in
+                if state.written >= sequence || state.isClosed { return true }
+                state.waiters.append((sequence, continuation))
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// Writes what is queued, then stops the loop. Items enqueued later are not written.
+    func close() async {
+        let sequence = state.withLock { $0.enqueued }
+        if !state.withLock({ $0.isAbandoned }) { await waitUntilWritten(sequence) }
+        let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.isClosed = true
+            defer { state.wake = nil }
+            return state.wake
+        }
+        wake?.resume()
+        await loop.withLock { $0 }?.value
+        let waiters = state.withLock { state in
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.continuation.resume() }
+    }
+
+    /// Stops retrying writes that fail for want of Redis (cold shutdown): ``close()`` then returns
+    /// without waiting for Redis. Unwritten acks come back by the visibility timeout.
+    func abandon() {
+        state.withLock { $0.isAbandoned = true }
+    }
+
+    private func run() async {
+        while let (batch, sequence) = await nextBatch() {
+            await write(batch)
+            let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                state.written = sequence
+                let ready = state.waiters.filter { $0.sequence <= sequence }.map(\.continuation)
+                state.waiters.removeAll { $0.sequence <= sequence }
+                return ready
+            }
+            for continuation in ready { continuation.resume() }
+        }
+    }
+
+    private func nextBatch() async -> ([Item], Int)? {
+        while true {
+            let taken = state.withLock { state -> ([Item], Int)?? in
+                if !state.pending.isEmpty {
+                    defer { state.pending = [] }
+                    return (state.pending, state.enqueued)
+                }
+                return state.isClosed ? .some(nil) : nil
+            }
+            if let taken { return taken }
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> Bool in
+                    if !state.pending.isEmpty || state.isClosed { return true }
+                    state.wake = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        }
+    }
+
+    private func write(_ batch: [Item]) async {
+        var metas: [TaskResultMeta] = []
+        var tags: [String] = []
+        for item in batch {
+            switch item {
+            case .store(let meta): metas.append(meta)
+            case .ack(let tag): tags.append(tag)
+            }
+        }
+        await retrying("store \(metas.count) task state(s)") { try await self.backend.store(metas) }
+        await retrying("ack \(tags.count) message(s)") { try await self.consumer.ack(tags) }
+    }
+
+    /// Runs `operation` until it succeeds; connection errors wait and retry (Redis restarting),
+    /// server errors are logged and the items given up (they would fail the same way again).
+    private func retrying(_ what: String, _ operation: () async throws -> Void) async {
+        let backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .seconds(2))
+        var failures = 0
+        var reported = false
+        while !state.withLock({ $0.isAbandoned }) {
+            do {
+                try await operation()
+                if reported { logger.info("redis.reconnected", ["while": what]) }
+                return
+            } catch let error as RedisClientError where error.isConnectionError || error.code == .poolExhausted {
+                if !reported { logger.warning("redis.unreachable", ["while": what, "error": "\(error)", "action": "retrying"]) }
+                reported = true
+                try? await Task.sleep(for: backoff.delay(afterFailures: failures))
+                failures += 1
+            } catch {
+                logger.error("write.failed", ["while": what, "error": "\(error)"])
+                return
+            }
+        }
+    }
+}

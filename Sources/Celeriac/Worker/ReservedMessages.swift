@@ -1,0 +1,106 @@
+import Synchronization
+
+/// The worker's prefetch window: messages fetched and waiting for a free runner, bounded by the
+/// prefetch count. The fetch loop waits for room; runners wait for messages.
+final class ReservedMessages: Sendable {
+    private struct State {
+        var queue: [Delivery] = []
+        var head = 0
+        var runners: [CheckedContinuation<Delivery?, Never>] = []
+        var fetcher: (limit: Int, continuation: CheckedContinuation<Int, Never>)?
+        var isClosed = false
+
+        var count: Int { queue.count - head }
+    }
+
+    private let state = Mutex(State())
+
+    /// Adds fetched messages; hands them straight to waiting runners.
+    func put(_ deliveries: [Delivery]) {
+        var handed: [(CheckedContinuation<Delivery?, Never>, Delivery)] = []
+        state.withLock { state in
+            for delivery in deliveries {
+                if !state.isClosed, !state.runners.isEmpty {
+                    handed.append((state.runners.removeFirst(), delivery))
+                } else {
+                    state.queue.append(delivery)
+                }
+            }
+        }
+        for (runner, delivery) in handed { runner.resume(returning: delivery) }
+    }
+
+    /// The next message for a runner; `nil` once closed.
+    func next() async -> Delivery? {
+        await withCheckedContinuation { continuation in
+            let (delivery, closed, fetcher) = state.withLock { state -> (Delivery?, Bool, (CheckedContinuation<Int, Never>, Int)?) in
+                if state.isClosed { return (nil, true, nil) }
+                guard state.count > 0 else {
+                    state.runners.append(continuation)
+                    return (nil, false, nil)
+                }
+                let delivery = state.queue[state.head]
+                state.head += 1
+                if state.head == state.queue.count {
+                    state.queue.removeAll(keepingCapacity: true)
+                    state.head = 0
+                }
+                var wake: (CheckedContinuation<Int, Never>, Int)?
+                if let fetcher = state.fetcher, state.count < fetcher.limit {
+                    wake = (fetcher.continuation, fetcher.limit - state.count)
+                    state.fetcher = nil
+                }
+                return (delivery, false, wake)
+            }
+            if let fetcher { fetcher.0.resume(returning: fetcher.1) }
+            if let delivery {
+                continuation.resume(returning: delivery)
+            } else if closed {
+                continuation.resume(returning: nil)
+            }
+        }
+    }
+
+    /// Waits until fewer than `limit` messages wait, and returns how many more fit; 0 once closed.
+    func waitForRoom(limit: Int) async -> Int {
+        await withCheckedContinuation { continuation in
+            let room = state.withLock { state -> Int? in
+                if state.isClosed { return 0 }
+                if state.count < limit { return limit - state.count }
+                state.fetcher = (limit, continuation)
+                return nil
+            }
+            if let room { continuation.resume(returning: room) }
+        }
+    }
+
+    /// How many messages wait.
+    var count: Int { state.withLock { $0.count } }
+
+    /// The waiting messages (for `inspect reserved`).
+    var snapshot: [Delivery] { state.withLock { Array($0.queue[$0.head...]) } }
+
+    /// Stops handing out messages: waiting runners and the fetcher get `nil`/0. Returns the messages
+    /// still waiting, to be restored to their queues.
+    func close() -> [Delivery] {
+        let (left, runners, fetcher) = state.withLock { state in
+            state.isClosed = true
+            let left = Array(state.queue[state.head...])
+            state.queue = []
+            state.head = 0
+            defer { state.runners = []; state.fetcher = nil }
+            return (left, state.runners, state.fetcher)
+        }
+        for runner in runners { runner.resume(returning: nil) }
+        fetcher?.continuation.resume(returning: 0)
+        return left
+    }
+
+    /// Messages put after ``close()`` (by a fetch that was under way): taken for restoring.
+    func takeLeftovers() -> [Delivery] {
+        state.withLock { state in
+            defer { state.queue = []; state.head = 0 }
+            return Array(state.queue[state.head...])
+        }
+    }
+}

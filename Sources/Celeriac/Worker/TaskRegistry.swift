@@ -1,0 +1,107 @@
+import Foundation
+import Synchronization
+
+/// A task a worker can run: its name, settings and handler.
+public struct RegisteredTask: Sendable {
+    /// The Celery task name.
+    public let name: String
+    /// How the worker runs it.
+    public var settings: TaskSettings
+    /// Runs the task on JSON-level arguments and returns the JSON result.
+    let handler: @Sendable (_ args: [JSONValue], _ kwargs: JSONObject, _ context: TaskContext) async throws -> JSONValue
+}
+
+/// The tasks a worker knows, by name. Register everything before the worker starts; unknown
+/// names are dead-lettered and fail with `NotRegistered`, as in Celery.
+///
+/// ```swift
+/// let registry = TaskRegistry()
+/// registry.register(Add.self) { arguments, _ in arguments.x + arguments.y }
+/// registry.register("reports.build", settings: TaskSettings(acksLate: true)) { args, kwargs, context in
+///     try await buildReport(args, kwargs)
+/// }
+/// ```
+public final class TaskRegistry: Sendable {
+    private let tasks = Mutex<[String: RegisteredTask]>([:])
+
+    /// An empty registry.
+    public init() {}
+
+    /// Registers a task working on JSON arguments (Celery's `args` and `kwargs`) and returning a
+    /// JSON result. A later registration under the same name replaces the earlier one.
+    public func register(
+        _ name: String, settings: TaskSettings = TaskSettings(),
+        _ handler: @escaping @Sendable (_ args: [JSONValue], _ kwargs: JSONObject, _ context: TaskContext) async throws
+            -> JSONValue
+    ) {
+        tasks.withLock { $0[name] = RegisteredTask(name: name, settings: settings, handler: handler) }
+    }
+
+    /// Registers a typed task under `Task.name`. Its `Arguments` are decoded from the message's
+    /// kwargs, with positional args matched to ``CeleriacTask/argumentNames`` first (so Python's
+    /// `add.delay(2, 3)` and `add.delay(x=2, y=3)` both work); arguments that do not decode fail
+    /// the task with `TypeError`, as a bad call does in Python.
+    public func register<Task: CeleriacTask>(
+        _ task: Task.Type, settings: TaskSettings = TaskSettings(),
+        _ handler: @escaping @Sendable (Task.Arguments, TaskContext) async throws -> Task.Result
+    ) where Task.Arguments: Decodable, Task.Result: Encodable {
+        let name = Task.name
+        let argumentNames = Task.argumentNames
+        register(name, settings: settings) { args, kwargs, context in
+            let bound = try Self.bind(args: args, kwargs: kwargs, names: argumentNames, task: name)
+            let arguments: Task.Arguments
+            do {
+                arguments = try JSONDecoder().decode(Task.Arguments.self, from: Data(bound.serialized()))
+            } catch let error as DecodingError {
+                throw TaskFailure(error: error)
+            }
+            return try JSONValue(encoding: try await handler(arguments, context))
+        }
+    }
+
+    /// The task registered under `name`.
+    public subscript(name: String) -> RegisteredTask? {
+        tasks.withLock { $0[name] }
+    }
+
+    /// Every registered name, sorted.
+    public var names: [String] {
+        tasks.withLock { $0.keys.sorted() }
+    }
+
+    /// Changes a registered task's settings (e.g. the rate limit by remote control).
+    /// - Returns: `false` when no task has that name.
+    @discardableResult
+    public func updateSettings(of name: String, _ change: (inout TaskSettings) -> Void) -> Bool {
+        tasks.withLock { tasks in
+            guard tasks[name] != nil else { return false }
+            change(&tasks[name]!.settings)
+            return true
+        }
+    }
+
+    /// Celery's call arguments as one JSON value for a typed task: positional args are given the
+    /// names in `names` and merged with `kwargs` into an object. Without names, args alone are an
+    /// array and kwargs an object.
+    /// - Throws: ``TaskFailure`` `TypeError` for too many positional arguments or an argument
+    ///   given twice, with Python's wording.
+    static func bind(args: [JSONValue], kwargs: JSONObject, names: [String], task: String) throws -> JSONValue {
+        if names.isEmpty {
+            return !args.isEmpty && kwargs.isEmpty ? .array(args) : .object(kwargs)
+        }
+        guard args.count <= names.count else {
+            throw TaskFailure(
+                type: "TypeError",
+                message: "\(task)() takes \(names.count) positional arguments but \(args.count) were given")
+        }
+        var object = JSONObject()
+        for (name, value) in zip(names, args) { object[name] = value }
+        for (key, value) in kwargs {
+            guard object[key] == nil else {
+                throw TaskFailure(type: "TypeError", message: "\(task)() got multiple values for argument '\(key)'")
+            }
+            object[key] = value
+        }
+        return .object(object)
+    }
+}

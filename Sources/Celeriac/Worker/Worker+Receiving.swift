@@ -1,0 +1,113 @@
+import Foundation
+
+extension Worker {
+    /// Takes a fetched message: decodes it, checks its task name, expiry and ETA. Returns the
+    /// delivery when it should run now; otherwise it has been dealt with (dead-lettered, revoked,
+    /// held until its ETA).
+    func receive(_ fetched: RedisConsumer.Fetched) async -> Delivery? {
+        guard let tag = fetched.deliveryTag else {
+            logger.error(
+                "message.dead_lettered",
+                ["queue": fetched.queue, "reason": fetched.deadLetterReason ?? "unreadable", "key": configuration.keys.deadLetter])
+            return nil
+        }
+        let message: TaskMessage
+        do {
+            message = try TaskMessage(decoding: fetched.raw)
+        } catch {
+            let reason = "\(error)"
+            let headers = (try? JSONValue(parsing: fetched.raw))?["headers"]
+            await reject(
+                raw: fetched.raw, deliveryTag: tag, queue: fetched.queue, reason: reason,
+                taskID: headers?["id"]?.stringValue, taskName: headers?["task"]?.stringValue,
+                failure: TaskFailure(type: "MessageDecodeError", module: "celeriac", message: reason))
+            return nil
+        }
+        let delivery = Delivery(message: message, raw: fetched.raw, deliveryTag: tag, queue: fetched.queue)
+        logger.info("task.received", ["id": message.id, "name": message.taskName, "queue": fetched.queue])
+
+        guard registry[message.taskName] != nil else {
+            await reject(
+                raw: fetched.raw, deliveryTag: tag, queue: fetched.queue, reason: "NotRegistered: \(message.taskName)",
+                taskID: message.id, taskName: message.taskName,
+                failure: TaskFailure(type: "NotRegistered", module: "celery.exceptions", message: message.taskName))
+            return nil
+        }
+        let now = Date()
+        if let expires = message.expires, expires <= now {
+            revokeExpired(delivery)
+            return nil
+        }
+        if let eta = message.eta, eta > now {
+            await hold(delivery, until: eta)
+            return nil
+        }
+        return delivery
+    }
+
+    /// Dead-letters a message that cannot run (with the reason), stores FAILURE for its id when
+    /// known, and logs it. The message stays in Redis either way: in `unacked` if the move fails.
+    func reject(
+        raw: [UInt8], deliveryTag: String, queue: String, reason: String, taskID: String?, taskName: String?,
+        failure: TaskFailure
+    ) async {
+        let entry = DeadLetterEntry(
+            reason: reason, queue: queue, message: raw, worker: configuration.hostname, taskID: taskID, taskName: taskName)
+        do {
+            try await consumer.deadLetter(deliveryTag: deliveryTag, entry: entry)
+        } catch {
+            logger.error("dead_letter.failed", ["id": taskID ?? "-", "error": "\(error)", "note": "it stays unacked"])
+            return
+        }
+        logger.error(
+            "task.rejected",
+            ["id": taskID ?? "-", "name": taskName ?? "-", "queue": queue, "reason": reason, "key": configuration.keys.deadLetter])
+        if let taskID {
+            var failed = failure
+            failed.traceback = failure.tracebackText(task: taskName ?? "?", id: taskID)
+            writer.enqueue([
+                .store(
+                    TaskResultMeta(
+                        taskID: taskID, state: .failure, result: failed.storedValue, traceback: failed.traceback,
+                        dateDone: Date()))
+            ])
+        }
+    }
+
+    /// Stores REVOKED (`expired`) and acks, as Celery does for a message past its `expires`.
+    func revokeExpired(_ delivery: Delivery) {
+        let failure = TaskFailure(type: "TaskRevokedError", module: "celery.exceptions", message: "expired")
+        var items: [CompletionWriter.Item] = []
+        if !ignoresResult(delivery.message, registry[delivery.message.taskName]) {
+            items.append(.store(resultMeta(delivery, state: .revoked, result: failure.storedValue, done: true)))
+        }
+        items.append(.ack(delivery.deliveryTag))
+        writer.enqueue(items)
+        logger.info("task.revoked", ["id": delivery.message.id, "name": delivery.message.taskName, "reason": "expired"])
+        state.withLock { $0.processed += 1 }
+    }
+
+    /// Holds a message until its ETA: in Redis (the scheduled set) when it is further away than
+    /// the schedule threshold, so that it survives this worker and is not duplicated by visibility
+    /// sweeps; in memory (still unacked) when it is due sooner.
+    func hold(_ delivery: Delivery, until eta: Date) async {
+        if eta.timeIntervalSinceNow > configuration.scheduleThreshold.timeInterval {
+            do {
+                let parked = try await consumer.park(
+                    raw: delivery.raw, deliveryTag: delivery.deliveryTag, listKey: delivery.listKey, until: eta)
+                var fields: LogFields = ["id": delivery.message.id, "eta": CeleryTimestamp.format(eta)]
+                if !parked { fields.append("reason", "its unacked entry was restored by a sweep meanwhile: that copy runs") }
+                logger.info(parked ? "task.scheduled" : "task.schedule_skipped", fields)
+                return
+            } catch {
+                logger.warning("schedule.failed", ["id": delivery.message.id, "error": "\(error)", "action": "holding in memory"])
+            }
+        }
+        state.withLock { $0.delayed[delivery.deliveryTag] = delivery }
+        Task {
+            try? await Task.sleep(for: .seconds(max(0, eta.timeIntervalSinceNow)))
+            let stillHeld = self.state.withLock { $0.delayed.removeValue(forKey: delivery.deliveryTag) != nil }
+            if stillHeld { self.reserved.put([delivery]) }
+        }
+    }
+}

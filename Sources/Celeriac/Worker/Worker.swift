@@ -1,0 +1,295 @@
+import Foundation
+import RESP
+import Synchronization
+
+/// A Celery-compatible worker: consumes task messages from Redis queues (sharing them safely with
+/// Python Celery workers), runs the registered Swift tasks, and stores states and results where
+/// Celery and Celeriac producers read them.
+///
+/// ```swift
+/// let app = try CeleriacApp(brokerURL: "redis://127.0.0.1:6379/0", backendURL: "redis://127.0.0.1:6379/1")
+/// let registry = TaskRegistry()
+/// registry.register(Add.self) { arguments, _ in arguments.x + arguments.y }
+/// let worker = Worker(app: app, registry: registry, configuration: WorkerConfiguration(queues: ["celery"]))
+/// try await worker.run()          // until worker.shutdown() (e.g. on SIGTERM)
+/// ```
+///
+/// The moving parts (see ARCHITECTURE.md): one fetch loop fills the prefetch window
+/// (``ReservedMessages``); `concurrency` runners, each on a thread of the worker's own pool, run
+/// tasks from it; a ``CompletionWriter`` stores states and acks in batches; a housekeeping loop
+/// moves due ETA messages back to their queues, refreshes this worker's unacked entries and sweeps
+/// entries of dead workers back to their queues.
+public final class Worker: Sendable {
+    /// The connections, origin name and publisher used for results, retries and callbacks.
+    public let app: CeleriacApp
+    /// The tasks this worker runs.
+    public let registry: TaskRegistry
+    /// How it consumes and runs them.
+    public let configuration: WorkerConfiguration
+    /// Where it logs.
+    public let logger: WorkerLogger
+
+    let consumer: RedisConsumer
+    let writer: CompletionWriter
+    let reserved = ReservedMessages()
+    let threadPool: WorkerThreadPool
+    let state = Mutex(State())
+    private let rateLimiters = Mutex<[String: (RateLimit, RateLimiter)]>([:])
+    private let stopRequested = AsyncSignal()
+    private let coldStopRequested = AsyncSignal()
+    private let runnersFinished = AsyncSignal()
+    private let fetchingFinished = AsyncSignal()
+
+    struct State {
+        var hasStarted = false
+        var isStopping = false
+        var liveRunners = 0
+        /// Tasks being run, by delivery tag.
+        var active: [String: ActiveTask] = [:]
+        /// Messages due within ``WorkerConfiguration/scheduleThreshold``, waiting in memory.
+        var delayed: [String: Delivery] = [:]
+        var processed = 0
+    }
+
+    struct ActiveTask {
+        var delivery: Delivery
+        var context: TaskContext
+        var started: Date
+        var acksLate: Bool
+    }
+
+    /// Creates a worker; nothing happens until ``run()``.
+    public init(
+        app: CeleriacApp, registry: TaskRegistry, configuration: WorkerConfiguration = WorkerConfiguration(),
+        logger: WorkerLogger = WorkerLogger()
+    ) {
+        self.app = app
+        self.registry = registry
+        self.configuration = configuration
+        self.logger = logger
+        self.consumer = RedisConsumer(pool: app.broker.pool, keys: configuration.keys, nodeName: configuration.hostname)
+        self.writer = CompletionWriter(backend: app.backend, consumer: consumer, logger: logger)
+        self.threadPool = WorkerThreadPool(threads: configuration.concurrency, name: "celeriac-task")
+    }
+
+    /// Consumes and runs tasks until ``shutdown()``, then shuts down: warm on the first call
+    /// (stop fetching, give prefetched messages back to their queues, let running tasks finish within
+    /// ``WorkerConfiguration/shutdownGrace``), cold on the second (cancel running tasks and return).
+    /// - Throws: ``RedisClientError`` when the broker cannot be reached at start;
+    ///   ``CeleriacError`` `invalidConfiguration` when called twice. Once running, Redis outages are
+    ///   logged and retried, not thrown.
+    public func run() async throws {
+        try state.withLock { state in
+            guard !state.hasStarted else { throw CeleriacError(.invalidConfiguration, "a worker runs only once") }
+            state.hasStarted = true
+            state.liveRunners = configuration.concurrency
+        }
+        _ = try await app.broker.pool.ping()
+        writer.start()
+        logger.info(
+            "worker.ready",
+            [
+                "hostname": configuration.hostname, "queues": configuration.queues.joined(separator: ","),
+                "concurrency": "\(configuration.concurrency)", "prefetch": "\(configuration.prefetch)",
+                "tasks": "\(registry.names.count)", "acks_late": "\(configuration.acksLate)",
+            ])
+
+        let fetching = Task { await self.fetchLoop() }
+        let runners = (0..<configuration.concurrency).map { _ in
+            Task(executorPreference: threadPool) { await self.runnerLoop() }
+        }
+        let housekeeping = Task { await self.housekeepingLoop() }
+
+        await stopRequested.wait()
+        logger.info("worker.stopping", ["mode": "warm", "running": "\(state.withLock { $0.active.count })"])
+
+        // 1. Stop fetching: the loop ends after its current fetch (BRPOP waits 1 s at most);
+        //    it is not interrupted, so that a message popped at that moment is not lost.
+        await firstOf({ await self.fetchingFinished.wait() }, { await self.coldStopRequested.wait() })
+        if coldStopRequested.isFired { fetching.cancel() }
+
+        // 2. Give messages that wait for a slot (or for their near ETA) back to their queues.
+        await restore(reserved.close() + state.withLock { state in
+            defer { state.delayed = [:] }
+            return Array(state.delayed.values)
+        })
+
+        // 3. Let running tasks finish, within the grace period or until a second signal.
+        await firstOf(
+            { await self.runnersFinished.wait() }, { try? await Task.sleep(for: self.configuration.shutdownGrace) },
+            { await self.coldStopRequested.wait() })
+        if !runnersFinished.isFired {
+            let running = state.withLock { state in
+                state.active.values.map { task in
+                    task.context.requestStop(.shutdown)
+                    return task.delivery
+                }
+            }
+            logger.warning(
+                "worker.stopping", ["mode": "cold", "abandoned": "\(running.count)", "note": "acks-late tasks come back after the visibility timeout"])
+            for runner in runners { runner.cancel() }
+            writer.abandon()
+            await firstOf({ await self.runnersFinished.wait() }, { try? await Task.sleep(for: .seconds(1)) })
+        }
+        housekeeping.cancel()
+        await housekeeping.value
+        if !coldStopRequested.isFired { await fetching.value }
+        await restore(reserved.takeLeftovers())
+        await writer.close()
+        threadPool.stop()
+        logger.info("worker.stopped", ["hostname": configuration.hostname, "processed": "\(state.withLock { $0.processed })"])
+    }
+
+    /// Asks the worker to stop: the first call starts a warm shutdown, the second makes it cold.
+    /// ``run()`` returns when the shutdown is done.
+    public func shutdown() {
+        let first = state.withLock { state -> Bool in
+            defer { state.isStopping = true }
+            return !state.isStopping
+        }
+        if first { stopRequested.fire() } else { coldStopRequested.fire() }
+    }
+
+    /// Whether a shutdown was requested.
+    public var isStopping: Bool { state.withLock { $0.isStopping } }
+
+    /// How many tasks this worker finished (any outcome).
+    public var processedCount: Int { state.withLock { $0.processed } }
+
+    /// The ids of the tasks running now.
+    public var activeTaskIDs: [String] { state.withLock { $0.active.values.map(\.delivery.message.id) } }
+
+    // MARK: - Fetching
+
+    private func fetchLoop() async {
+        defer { fetchingFinished.fire() }
+        var order = configuration.queues
+        var blocking: RedisConnection?
+        var failures = 0
+        let backoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(5))
+        while !isStopping {
+            let room = await reserved.waitForRoom(limit: configuration.prefetch)
+            guard room > 0, !isStopping else { break }
+            do {
+                var fetched = try await consumer.fetch(from: order, limit: room)
+                if fetched.isEmpty {
+                    if blocking == nil { blocking = try await RedisConnection.connect(app.broker.pool.redis) }
+                    if let connection = blocking,
+                        let one = try await consumer.waitForMessage(on: connection, from: order, timeout: .seconds(1))
+                    {
+                        fetched = [one]
+                    }
+                }
+                if let last = fetched.last?.queue, order.count > 1, let index = order.firstIndex(of: last) {
+                    order.append(order.remove(at: index))
+                }
+                if failures > 0 { logger.info("redis.reconnected", ["while": "fetching"]) }
+                failures = 0
+                var ready: [Delivery] = []
+                for message in fetched {
+                    if let delivery = await receive(message) { ready.append(delivery) }
+                }
+                reserved.put(ready)
+            } catch is CancellationError {
+                break
+            } catch {
+                if failures == 0 { logger.warning("redis.unreachable", ["while": "fetching", "error": "\(error)", "action": "retrying"]) }
+                await blocking?.close()
+                blocking = nil
+                try? await Task.sleep(for: backoff.delay(afterFailures: failures))
+                failures += 1
+            }
+        }
+        await blocking?.close()
+    }
+
+    // MARK: - Running
+
+    private func runnerLoop() async {
+        while let delivery = await reserved.next() {
+            await execute(delivery)
+        }
+        let last = state.withLock { state -> Bool in
+            state.liveRunners -= 1
+            return state.liveRunners == 0
+        }
+        if last { runnersFinished.fire() }
+    }
+
+    /// The limiter of a task's rate limit, rebuilt when the limit changed.
+    func rateLimiter(for task: RegisteredTask) -> RateLimiter? {
+        guard let limit = task.settings.rateLimit else { return nil }
+        return rateLimiters.withLock { limiters in
+            if let (current, limiter) = limiters[task.name], current == limit { return limiter }
+            let limiter = RateLimiter(limit)
+            limiters[task.name] = (limit, limiter)
+            return limiter
+        }
+    }
+
+    // MARK: - Housekeeping
+
+    private func housekeepingLoop() async {
+        let refreshInterval = min(configuration.restoreInterval, configuration.visibilityTimeout / 3)
+        var lastSweep = ContinuousClock.now - configuration.restoreInterval
+        var lastRefresh = ContinuousClock.now
+        while !Task.isCancelled {
+            var sleep: Duration = .seconds(1)
+            do {
+                let (moved, next) = try await consumer.promoteDueMessages()
+                if moved > 0 { logger.debug("schedule.due", ["moved": "\(moved)"]) }
+                if let next { sleep = min(sleep, max(.milliseconds(5), .seconds(next.timeIntervalSinceNow))) }
+                if ContinuousClock.now - lastRefresh >= refreshInterval {
+                    try await consumer.refresh(heldDeliveryTags())
+                    lastRefresh = .now
+                }
+                if ContinuousClock.now - lastSweep >= configuration.restoreInterval {
+                    lastSweep = .now
+                    let restored = try await consumer.restoreVisibilityTimedOut(
+                        visibilityTimeout: configuration.visibilityTimeout)
+                    if restored > 0 { logger.warning("unacked.restored", ["count": "\(restored)", "reason": "visibility timeout"]) }
+                }
+            } catch {
+                logger.debug("housekeeping.failed", ["error": "\(error)"])
+            }
+            sleep = min(sleep, refreshInterval)
+            do { try await Task.sleep(for: sleep) } catch { return }
+        }
+    }
+
+    /// Delivery tags this worker holds unacked: waiting, delayed, and running acks-late tasks.
+    private func heldDeliveryTags() -> [String] {
+        let waiting = reserved.snapshot.map(\.deliveryTag)
+        return waiting + state.withLock { state in
+            Array(state.delayed.keys) + state.active.filter { $0.value.acksLate }.map(\.key)
+        }
+    }
+
+    /// Puts held messages back at the front of their queues (warm shutdown).
+    func restore(_ deliveries: [Delivery]) async {
+        guard !deliveries.isEmpty else { return }
+        var restored = 0
+        for delivery in deliveries {
+            do {
+                if try await consumer.restore(raw: delivery.raw, deliveryTag: delivery.deliveryTag, listKey: delivery.listKey) {
+                    restored += 1
+                }
+            } catch {
+                logger.error(
+                    "restore.failed",
+                    ["id": delivery.message.id, "error": "\(error)", "note": "it comes back after the visibility timeout"])
+            }
+        }
+        logger.info("worker.restored", ["count": "\(restored)", "to": "front of their queues"])
+    }
+}
+
+/// Runs the operations concurrently and returns when the first one returns; the others are
+/// cancelled (each must return promptly when cancelled).
+func firstOf(_ operations: (@Sendable () async -> Void)...) async {
+    await withTaskGroup(of: Void.self) { group in
+        for operation in operations { group.addTask { await operation() } }
+        await group.next()
+        group.cancelAll()
+    }
+}

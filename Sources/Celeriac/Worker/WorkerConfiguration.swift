@@ -1,0 +1,68 @@
+import Foundation
+
+/// How a ``Worker`` consumes and runs tasks (Celery's worker options).
+public struct WorkerConfiguration: Sendable {
+    /// The queues to consume (`-Q`), in round-robin order.
+    public var queues: [String]
+    /// How many tasks run at once (`-c`), each slot with its own thread for blocking work.
+    public var concurrency: Int
+    /// How many fetched messages may wait for a free slot (`--prefetch`); Celery's default is
+    /// 4 × concurrency.
+    public var prefetch: Int
+    /// The node name (`-n`), `name@host`.
+    public var hostname: String
+    /// Ack after a task finished rather than when it starts (`acks_late`), for tasks whose settings
+    /// do not say.
+    public var acksLate: Bool
+    /// How long an unacked message may go without its consumer refreshing it before any worker's
+    /// sweep puts it back on its queue (kombu's `visibility_timeout`, 1 h).
+    public var visibilityTimeout: Duration
+    /// How often this worker sweeps for timed-out unacked messages and refreshes its own.
+    public var restoreInterval: Duration
+    /// How long a warm shutdown waits for running tasks.
+    public var shutdownGrace: Duration
+    /// Countdown/ETA messages due further away than this are held in Redis
+    /// (``ConsumerKeys/scheduled``) rather than by the worker.
+    public var scheduleThreshold: Duration
+    /// Store Celery's extended result fields (name, args, kwargs, worker, retries, queue).
+    public var resultExtended: Bool
+    /// The broker bookkeeping keys.
+    public var keys: ConsumerKeys
+
+    /// Celery's defaults: queue `celery`, one slot per core, prefetch 4 × concurrency, early ack.
+    public init(
+        queues: [String] = [TaskOptions.defaultQueue],
+        concurrency: Int = ProcessInfo.processInfo.activeProcessorCount, prefetch: Int? = nil,
+        hostname: String = WorkerConfiguration.defaultHostname(), acksLate: Bool = false,
+        visibilityTimeout: Duration = .seconds(3600), restoreInterval: Duration = .seconds(10),
+        shutdownGrace: Duration = .seconds(30), scheduleThreshold: Duration = .seconds(1),
+        resultExtended: Bool = false, keys: ConsumerKeys = ConsumerKeys()
+    ) {
+        self.queues = queues.isEmpty ? [TaskOptions.defaultQueue] : queues
+        self.concurrency = max(1, concurrency)
+        self.prefetch = max(1, prefetch ?? 4 * max(1, concurrency))
+        self.hostname = hostname
+        self.acksLate = acksLate
+        self.visibilityTimeout = visibilityTimeout
+        self.restoreInterval = restoreInterval
+        self.shutdownGrace = shutdownGrace
+        self.scheduleThreshold = scheduleThreshold
+        self.resultExtended = resultExtended
+        self.keys = keys
+    }
+
+    /// `celeriac@<host>`.
+    public static func defaultHostname() -> String {
+        "celeriac@" + ProcessInfo.processInfo.hostName
+    }
+
+    /// Expands Celery's `%h` (host name), `%n` (its first label) and `%d` (the rest) in a node name,
+    /// and prefixes `celeriac@` when there is no `@`.
+    public static func nodeName(_ pattern: String, host: String = ProcessInfo.processInfo.hostName) -> String {
+        let short = host.split(separator: ".").first.map(String.init) ?? host
+        let domain = host.split(separator: ".").dropFirst().joined(separator: ".")
+        let name = pattern.replacingOccurrences(of: "%h", with: host).replacingOccurrences(of: "%n", with: short)
+            .replacingOccurrences(of: "%d", with: domain)
+        return name.contains("@") ? name : "\(name)@\(host)"
+    }
+}
