@@ -103,16 +103,19 @@ public final class Worker: Sendable {
         await stopRequested.wait()
         logger.info("worker.stopping", ["mode": "warm", "running": "\(state.withLock { $0.active.count })"])
 
-        // 1. Stop fetching: the loop ends after its current fetch (BRPOP waits 1 s at most);
-        //    it is not interrupted, so that a message popped at that moment is not lost.
-        await firstOf({ await self.fetchingFinished.wait() }, { await self.coldStopRequested.wait() })
-        if coldStopRequested.isFired { fetching.cancel() }
-
-        // 2. Give messages that wait for a slot (or for their near ETA) back to their queues.
+        // 1. Runners take no new message; those waiting for a slot (or for their near ETA) go back
+        //    to the front of their queues.
         await restore(reserved.close() + state.withLock { state in
             defer { state.delayed = [:] }
             return Array(state.delayed.values)
         })
+
+        // 2. Stop fetching: the loop ends after its current fetch (BRPOP waits 1 s at most); it is
+        //    not interrupted, so that a message popped at that moment is not lost. What it fetched
+        //    meanwhile goes back too.
+        await firstOf({ await self.fetchingFinished.wait() }, { await self.coldStopRequested.wait() })
+        if coldStopRequested.isFired { fetching.cancel() }
+        await restore(reserved.takeLeftovers())
 
         // 3. Let running tasks finish, within the grace period or until a second signal.
         await firstOf(
@@ -134,7 +137,6 @@ public final class Worker: Sendable {
         housekeeping.cancel()
         await housekeeping.value
         if !coldStopRequested.isFired { await fetching.value }
-        await restore(reserved.takeLeftovers())
         await writer.close()
         threadPool.stop()
         logger.info("worker.stopped", ["hostname": configuration.hostname, "processed": "\(state.withLock { $0.processed })"])
