@@ -1,0 +1,118 @@
+import Celeriac
+import Foundation
+import RESP
+import RedisTestSupport
+import Testing
+
+/// The `celeriac-worker` executable under faults: SIGKILL mid-run, a Redis restart, signals.
+@Suite struct WorkerReliabilityTests {
+    static let workerPath = CommandRunner.productsDirectory.appendingPathComponent("celeriac-worker").path
+
+    /// Starts `celeriac-worker` against `server` (broker db 0, backend db 1), logging to `log`.
+    static func startWorker(_ server: RedisServerProcess, _ arguments: [String], log: String) throws -> ChildProcess {
+        try ChildProcess(
+            workerPath, arguments,
+            environment: ["CELERIAC_BROKER_URL": server.url(database: 0), "CELERIAC_RESULT_BACKEND": server.url(database: 1)],
+            outputPath: log)
+    }
+
+    /// How many task results are stored (db 1 holds nothing else), and how many are SUCCESS.
+    static func storedResults(_ backend: RedisConnection, ids: [String]) async throws -> (stored: Int, succeeded: Int) {
+        let stored = try await backend.send("DBSIZE").int ?? 0
+        var succeeded = 0
+        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+            let values = try await backend.send(RESPCommand("MGET", arguments: chunk.map { RedisResultBackend.key(for: $0) }))
+            for value in values.array ?? [] {
+                if let bytes = value.bytes, try TaskResultMeta(decoding: bytes).state == .success { succeeded += 1 }
+            }
+        }
+        return (stored, succeeded)
+    }
+
+    @Test func aWorkerKilledMidRunLosesNoAcksLateTask() async throws {
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
+            let backend = try await RedisConnection.connect(url: server.url(database: 1))
+            let broker = try await RedisConnection.connect(url: server.url(database: 0))
+            let messages = (0..<2000).map { _ in app.message("celeriac.examples.sleep", args: [0.01]) }
+            let ids = messages.map(\.id)
+            try await app.sendMany(messages)
+            let options = ["-c", "8", "--acks-late", "--visibility-timeout", "2", "--restore-interval", "0.5", "-l", "warning"]
+
+            let first = try Self.startWorker(server, options + ["-n", "first@%h"], log: server.directory.appendingPathComponent("first.log").path)
+            #expect(try await eventually(attempts: 1500) { try await Self.storedResults(backend, ids: []).stored >= 300 })
+            await RedisServerProcess.onOwnThread { first.terminate(signal: SIGKILL) }
+            let afterKill = try await Self.storedResults(backend, ids: ids)
+            #expect(afterKill.succeeded < 2000)
+            // The killed worker held messages: they are in unacked, not lost.
+            #expect(try await broker.hgetall("unacked").count > 0)
+
+            let second = try Self.startWorker(server, options + ["-n", "second@%h"], log: server.directory.appendingPathComponent("second.log").path)
+            let all = try await eventually(attempts: 3000) { try await Self.storedResults(backend, ids: ids).succeeded == 2000 }
+            await RedisServerProcess.onOwnThread { second.terminate(signal: SIGTERM, grace: 10) }
+            let final = try await Self.storedResults(backend, ids: ids)
+            #expect(all)
+            #expect(final.stored == 2000 && final.succeeded == 2000)
+            #expect(try await broker.hgetall("unacked").isEmpty)
+            #expect(try await broker.llen("celery") == 0)
+            let log = (try? String(contentsOfFile: server.directory.appendingPathComponent("second.log").path, encoding: .utf8)) ?? ""
+            #expect(log.contains("unacked.restored"))
+            await backend.close()
+            await broker.close()
+            await app.close()
+        }
+    }
+
+    @Test func aWorkerSurvivesARedisRestart() async throws {
+        try await withRedisServer(extraArguments: ["--appendonly", "yes", "--appendfsync", "always"]) { server in
+            let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
+            let messages = (0..<300).map { _ in app.message("celeriac.examples.sleep", args: [0.01]) }
+            let ids = messages.map(\.id)
+            try await app.sendMany(messages)
+            await app.close()
+            let log = server.directory.appendingPathComponent("worker.log").path
+            let worker = try Self.startWorker(server, ["-c", "2", "--acks-late", "-l", "info"], log: log)
+            var backend = try await RedisConnection.connect(url: server.url(database: 1))
+            #expect(try await eventually(attempts: 1500) { try await Self.storedResults(backend, ids: []).stored >= 50 })
+            await backend.close()
+            try await server.restart()
+            backend = try await RedisConnection.connect(url: server.url(database: 1))
+            let all = try await eventually(attempts: 3000) { try await Self.storedResults(backend, ids: ids).succeeded == 300 }
+            await RedisServerProcess.onOwnThread { worker.terminate(signal: SIGTERM, grace: 10) }
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            #expect(all, "worker log:\n\(text.suffix(2000))")
+            #expect(text.contains("redis.unreachable"))
+            #expect(text.contains("worker.stopped"))
+            await backend.close()
+        }
+    }
+
+    @Test func theExecutableStartsStopsAndExplainsItself() async throws {
+        let help = try await CommandRunner.run(URL(fileURLWithPath: Self.workerPath), ["--help"])
+        #expect(help.status == 0)
+        for option in ["--queues", "--concurrency", "--hostname", "--prefetch", "--acks-late", "--loglevel", "--visibility-timeout"] {
+            #expect(help.standardOutput.contains(option))
+        }
+        let bad = try await CommandRunner.run(URL(fileURLWithPath: Self.workerPath), ["-c", "zero"])
+        #expect(bad.status == 2)
+        #expect(bad.standardError.contains("--concurrency"))
+        let unreachable = try await CommandRunner.run(
+            URL(fileURLWithPath: Self.workerPath), ["--broker", "redis://127.0.0.1:1/0"], environment: ["CELERIAC_BROKER_URL": nil])
+        #expect(unreachable.status == 1)
+        #expect(unreachable.standardError.split(separator: "\n").count == 1)
+
+        try await withRedisServer { server in
+            let log = server.directory.appendingPathComponent("worker.log").path
+            let worker = try Self.startWorker(server, ["-Q", "a,b", "-n", "named@%h", "-c", "3"], log: log)
+            let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
+            #expect(try await app.send("celeriac.examples.add", args: [1, 2], options: TaskOptions(queue: "b")).get(timeout: .seconds(30)) == 3)
+            await app.close()
+            await RedisServerProcess.onOwnThread { worker.terminate(signal: SIGTERM, grace: 10) }
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            #expect(text.contains("worker.ready hostname=named@"))
+            #expect(text.contains("queues=a,b concurrency=3"))
+            #expect(text.contains("task.succeeded"))
+            #expect(text.contains("worker.stopped"))
+        }
+    }
+}
