@@ -138,3 +138,55 @@ struct PythonCeleryInteropTests {
         }
     }
 }
+
+/// Python Celery producers and workers with a Celeriac worker.
+@Suite(.enabled(if: interopPython != nil, "set CELERIAC_PYTHON (scripts/test.sh does)"))
+struct PythonProducerInteropTests {
+    static let interopDirectory = PythonCeleryInteropTests.interopDirectory
+
+    private func pythonEnvironment(_ server: RedisServerProcess) -> [String: String?] {
+        [
+            "PYTHONPATH": Self.interopDirectory.path,
+            "CELERIAC_BROKER_URL": server.url(database: 0),
+            "CELERIAC_RESULT_BACKEND": server.url(database: 1),
+        ]
+    }
+
+    @Test func pythonSendTaskIsServedByACeleriacWorker() async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 4)) { harness in
+            let run = try await CommandRunner.run(
+                URL(fileURLWithPath: try #require(interopPython)),
+                [Self.interopDirectory.appendingPathComponent("python_producer.py").path],
+                environment: pythonEnvironment(harness.server))
+            #expect(run.status == 0, "\(run.standardOutput)\n\(run.standardError.suffix(3000))")
+            #expect(run.standardOutput.hasSuffix("done\n"))
+            #expect(harness.logs.contains("name=celeriac.examples.progress"))
+        }
+    }
+
+    @Test func pythonAndCeleriacWorkersShareAQueue() async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 2, hostname: "swift@interop", resultExtended: true)) { harness in
+            let server = harness.server
+            let log = server.directory.appendingPathComponent("celery-worker.log")
+            let python = try ChildProcess(
+                try #require(interopPython),
+                ["-m", "celery", "-A", "celeriac_interop", "worker", "-P", "solo", "-Q", "celery", "-n", "python@interop",
+                 "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                environment: pythonEnvironment(server), outputPath: log.path)
+            defer { Task { await RedisServerProcess.onOwnThread { python.terminate(grace: 10) } } }
+            let app = harness.app
+            // Wait until the Python worker consumes too, then send a batch both serve.
+            var servedBy: [String: Int] = [:]
+            for _ in 0..<20 where servedBy.count < 2 {
+                let results = try await app.sendMany((0..<50).map { _ in app.message("celeriac.examples.sleep", args: [0.02]) })
+                for result in results {
+                    _ = try await result.get(timeout: .seconds(60))
+                    let worker = try await app.backend.meta(for: result.id)?.fields["worker"]?.stringValue ?? "?"
+                    servedBy[worker, default: 0] += 1
+                }
+            }
+            #expect(servedBy.keys.sorted() == ["python@interop", "swift@interop"], "\(servedBy)")
+            #expect(try await harness.redis.hgetall("unacked").isEmpty)
+        }
+    }
+}
