@@ -11,21 +11,25 @@ struct CeleriacBenchCommand {
             CommandLineOption("pings", value: "N", help: "Unpipelined PINGs per measurement (default 10000)."),
             CommandLineOption("pushes", value: "N", help: "Pipelined LPUSHes per measurement (default 320000)."),
             CommandLineOption("pairs", value: "N", help: "Peer/Celeriac pairs; medians are reported (default 9)."),
-            CommandLineOption("tasks", value: "N", help: "enqueue: tasks per measurement (default 20000)."),
-            CommandLineOption("python", value: "PATH", help: "enqueue: Python with Celery (default .venv/bin/python)."),
+            CommandLineOption("tasks", value: "N", help: "enqueue, worker: tasks per measurement (default 20000, 10000)."),
+            CommandLineOption("python", value: "PATH", help: "enqueue, worker: Python with Celery (default .venv/bin/python)."),
+            CommandLineOption("celeriac-only", help: "worker: skip the Celery runs (profiling; no ratios)."),
+            CommandLineOption("round-trips", value: "N", help: "worker: sequential send().get() calls (default 2000)."),
             .help,
         ]
         do {
             let commandLine = try ParsedCommandLine(CommandLine.arguments.dropFirst(), options: options)
             let suite = commandLine.positionals.first
-            if commandLine.flag("help") || (suite != "resp" && suite != "enqueue") {
+            if commandLine.flag("help") || !["resp", "enqueue", "worker"].contains(suite ?? "") {
                 StandardStreams.printLine("""
-                    Usage: celeriac-bench resp|enqueue [options]   (build with -c release)
+                    Usage: celeriac-bench resp|enqueue|worker [options]   (build with -c release)
 
                     resp     The RESP client vs redis-benchmark on a private redis-server:
                              unpipelined PING and LPUSH pipelined by 64, one connection each.
                     enqueue  Publishing no-op tasks: Celeriac's send and sendMany vs Celery's
                              apply_async loop (from the venv) and raw pipelined LPUSH.
+                    worker   Draining queued no-op tasks (results stored) and sequential
+                             send().get() round trips: Celeriac's worker vs Celery's pools.
 
                     Options:
                     \(ParsedCommandLine.helpText(for: options))
@@ -35,10 +39,14 @@ struct CeleriacBenchCommand {
             #if DEBUG
             StandardStreams.printError("warning: a debug build; measure with 'swift run -c release'", program: program)
             #endif
-            if suite == "enqueue" {
+            if suite == "enqueue" || suite == "worker" {
                 let python = commandLine.value("python") ?? FileManager.default.currentDirectoryPath + "/.venv/bin/python"
                 guard FileManager.default.isExecutableFile(atPath: python) else {
                     throw BenchmarkError("no Python with Celery at \(python): run scripts/test.sh once, or pass --python")
+                }
+                if suite == "worker" {
+                    try await runWorkerBenchmark(commandLine, python: python)
+                    return
                 }
                 var benchmark = EnqueueBenchmark(python: python)
                 benchmark.tasks = try commandLine.integer("tasks", in: 1_000...10_000_000) ?? benchmark.tasks
@@ -78,6 +86,32 @@ struct CeleriacBenchCommand {
             exit(ExitStatus.failure)
         }
     }
+}
+
+/// `celeriac-bench worker`: prints drain rates with ratios against Celery's solo and best pool,
+/// and round-trip latencies.
+private func runWorkerBenchmark(_ commandLine: ParsedCommandLine, python: String) async throws {
+    var benchmark = WorkerBenchmark(python: python)
+    benchmark.tasks = try commandLine.integer("tasks", in: 100...10_000_000) ?? benchmark.tasks
+    benchmark.roundTrips = try commandLine.integer("round-trips", in: 10...10_000_000) ?? benchmark.roundTrips
+    benchmark.celeriacOnly = commandLine.flag("celeriac-only")
+    let report = try await benchmark.run()
+    let celery = report.drains.filter { $0.name.hasPrefix("Celery") }
+    let solo = celery.first?.rate ?? 1
+    let bestPool = celery.map(\.rate).max() ?? 1
+    StandardStreams.printLine("drain \(benchmark.tasks) queued no-op tasks, results stored".padded(46) + "tasks/s".leftPadded(12))
+    for drain in report.drains {
+        let note = drain.name.hasPrefix("Celeriac")
+            ? String(format: "%.1fx Celery solo, %.1fx its best pool", drain.rate / solo, drain.rate / bestPool) : ""
+        StandardStreams.printLine(drain.name.padded(46) + String(Int(drain.rate)).leftPadded(12) + "  " + note)
+    }
+    StandardStreams.printLine("round trip send().get(), \(benchmark.roundTrips) sequential".padded(46) + "p50 ms".leftPadded(12) + "p99 ms".leftPadded(10))
+    if benchmark.celeriacOnly {
+        StandardStreams.printLine("Celeriac send().get(), Celeriac worker".padded(46) + String(format: "%.3f", report.celeriacLatency.p50).leftPadded(12) + String(format: "%.3f", report.celeriacLatency.p99).leftPadded(10))
+        return
+    }
+    StandardStreams.printLine("Celery delay().get(), solo worker".padded(46) + String(format: "%.3f", report.celeryLatency.p50).leftPadded(12) + String(format: "%.3f", report.celeryLatency.p99).leftPadded(10))
+    StandardStreams.printLine("Celeriac send().get(), Celeriac worker".padded(46) + String(format: "%.3f", report.celeriacLatency.p50).leftPadded(12) + String(format: "%.3f", report.celeriacLatency.p99).leftPadded(10) + String(format: "  %.1fx faster (p50)", report.celeryLatency.p50 / report.celeriacLatency.p50))
 }
 
 extension String {

@@ -94,6 +94,29 @@ import Testing
         }
     }
 
+    @Test func aRepeatedFetchRequestGetsItsSavedReplyInsteadOfPoppingAgain() async throws {
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url())
+            defer { Task { await app.close() } }
+            try await app.sendMany((0..<5).map { app.message("t", args: [.integer($0)]) })
+            let consumer = RedisConsumer(pool: app.broker.pool, nodeName: "test@host")
+            let request = RedisConsumer.FetchRequest()
+            let first = try await consumer.fetch(from: ["celery"], limit: 2, request: request)
+            // The reply was "lost": the same request again returns the same messages.
+            let again = try await consumer.fetch(from: ["celery"], limit: 2, request: request)
+            #expect(first.map(\.deliveryTag) == again.map(\.deliveryTag))
+            #expect(first.map(\.raw) == again.map(\.raw))
+            let redis = try await RedisConnection.connect(url: server.url())
+            #expect(try await redis.llen("celery") == 3)
+            #expect(try await redis.exists([consumer.fetchReplyKey(request.id)]) == 1)
+            // The next request takes new messages and drops the saved reply.
+            let next = try await consumer.fetch(from: ["celery"], limit: 2, request: RedisConsumer.FetchRequest(after: request))
+            #expect(Set(next.compactMap(\.deliveryTag)).isDisjoint(with: first.compactMap(\.deliveryTag)))
+            #expect(try await redis.exists([consumer.fetchReplyKey(request.id)]) == 0)
+            #expect(try await redis.hgetall("unacked").count == 4)
+        }
+    }
+
     @Test func warmShutdownGivesPrefetchedMessagesBack() async throws {
         try await withRedisServer { server in
             let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))

@@ -36,22 +36,31 @@ enum ConsumerScripts {
 
         """
 
-    /// Pops up to ARGV[3] messages from the lists KEYS[4...] in order and records each (see
-    /// `recordFunction`). ARGV[2] worker name; ARGV[4...] the queue name of each list.
-    /// Returns `{{listIndex, recorded, raw, tagOrReason}...}` (listIndex counts from 1).
+    /// Pops up to ARGV[3] messages from the lists KEYS[6...] in order and records each (see
+    /// `recordFunction`). ARGV[2] worker name; ARGV[6...] the queue name of each list.
+    ///
+    /// Idempotent per request: the reply is also saved under KEYS[4] (this request's key), and a
+    /// request repeated with the same key gets the saved reply instead of popping again. So a reply
+    /// lost with the connection (Redis restarting after running the script) is fetched again, not
+    /// left in `unacked` until the visibility timeout. KEYS[5], the previous request's key, is
+    /// deleted. Returns `{{listIndex, recorded, raw, tagOrReason}...}` (listIndex counts from 1).
     static let fetch = RedisScript(recordFunction + """
+        local saved = redis.call('GET', KEYS[4])
+        if saved then return cjson.decode(saved) end
+        redis.call('DEL', KEYS[5])
         local limit = tonumber(ARGV[3])
         local out = {}
-        for i = 4, #KEYS do
+        for i = 6, #KEYS do
             if #out >= limit then break end
             local popped = redis.call('RPOP', KEYS[i], limit - #out)
             if popped then
                 for _, raw in ipairs(popped) do
                     local result = record(raw, ARGV[i])
-                    out[#out + 1] = {i - 3, result[1], result[2], result[3]}
+                    out[#out + 1] = {i - 5, result[1], result[2], result[3]}
                 end
             end
         end
+        if #out > 0 then redis.call('SET', KEYS[4], cjson.encode(out), 'PX', 600000) end
         return out
         """)
 

@@ -53,14 +53,40 @@ public final class RedisConsumer: Sendable {
         }
     }
 
+    /// Identifies one fetch request, so that it can be repeated after a lost reply (see ``fetch(from:limit:request:now:)``).
+    public struct FetchRequest: Sendable, Hashable {
+        /// This request's id.
+        public var id: String
+        /// The id of the request before it, whose saved reply is no longer needed.
+        public var previousID: String?
+
+        /// A new request following `previous`.
+        public init(after previous: FetchRequest? = nil) {
+            self.id = UUID().uuidString.lowercased()
+            self.previousID = previous?.id
+        }
+    }
+
+    /// The key under which the reply of a fetch request is saved until the next request.
+    public func fetchReplyKey(_ id: String) -> String { "celeriac.fetch." + id }
+
     /// Pops up to `limit` messages from `queues` (in fetch order) and records them as unacked, in
     /// one atomic step. Unreadable envelopes go to the dead-letter list in the same step.
+    ///
+    /// When the call fails with a connection error, repeat it with the same `request` (and the same
+    /// queues): if Redis ran it before the connection broke, the saved reply comes back instead of
+    /// a second pop, so no fetched message is left stranded in `unacked`. Use a new request (made
+    /// with ``FetchRequest/init(after:)``) once a reply arrived.
     /// - Throws: ``RedisClientError``, ``RedisServerError``.
-    public func fetch(from queues: [String], limit: Int, now: Date = Date()) async throws -> [Fetched] {
+    public func fetch(
+        from queues: [String], limit: Int, request: FetchRequest = FetchRequest(), now: Date = Date()
+    ) async throws -> [Fetched] {
         guard limit > 0, !queues.isEmpty else { return [] }
         let order = Self.fetchOrder(queues)
-        let scriptKeys: [any RESPArgument] = [keys.unacked, keys.unackedIndex, keys.deadLetter] + order.map(\.key)
-        let arguments: [any RESPArgument] = [Self.epoch(now), nodeName, limit] + order.map(\.queue)
+        let previous = request.previousID.map(fetchReplyKey) ?? fetchReplyKey("none")
+        let scriptKeys: [any RESPArgument] =
+            [keys.unacked, keys.unackedIndex, keys.deadLetter, fetchReplyKey(request.id), previous] + order.map(\.key)
+        let arguments: [any RESPArgument] = [Self.epoch(now), nodeName, limit, "", ""] + order.map(\.queue)
         let reply = try await pool.evalScript(ConsumerScripts.fetch, keys: scriptKeys, arguments: arguments)
         return try (reply.array ?? []).map { entry in
             guard let parts = entry.array, parts.count == 4, let index = parts[0].int, order.indices.contains(index - 1)
@@ -70,22 +96,30 @@ public final class RedisConsumer: Sendable {
     }
 
     /// Waits up to `timeout` for a message with `BRPOP` on `connection` (a connection of its own:
-    /// it is closed if the wait is cancelled), then records it as unacked. Returns `nil` on timeout.
+    /// it is closed if the wait is cancelled). Returns the popped message, not yet recorded: pass it
+    /// to ``record(_:)`` at once. `nil` on timeout.
     /// - Throws: `CancellationError`, ``RedisClientError``, ``RedisServerError``.
     public func waitForMessage(
-        on connection: RedisConnection, from queues: [String], timeout: Duration, now: @Sendable () -> Date = Date.init
-    ) async throws -> Fetched? {
+        on connection: RedisConnection, from queues: [String], timeout: Duration
+    ) async throws -> (raw: [UInt8], queue: String)? {
         let order = Self.fetchOrder(queues)
         guard let (key, raw) = try await connection.brpop(order.map(\.key), timeout: timeout) else { return nil }
         let keyText = String(decoding: key, as: UTF8.self)
-        let queue = order.first { $0.key == keyText }?.queue ?? keyText
-        let reply = try await connection.evalScript(
+        return (raw, order.first { $0.key == keyText }?.queue ?? keyText)
+    }
+
+    /// Records a message popped by ``waitForMessage(on:from:timeout:)`` as unacked (or dead-letters
+    /// it when unreadable). Safe to repeat after a connection error: recording twice writes the
+    /// same entry.
+    /// - Throws: ``RedisClientError``, ``RedisServerError``.
+    public func record(_ popped: (raw: [UInt8], queue: String), now: Date = Date()) async throws -> Fetched {
+        let reply = try await pool.evalScript(
             ConsumerScripts.adopt, keys: [keys.unacked, keys.unackedIndex, keys.deadLetter],
-            arguments: [Self.epoch(now()), nodeName, raw, queue])
+            arguments: [Self.epoch(now), nodeName, popped.raw, popped.queue])
         guard let parts = reply.array, parts.count == 3 else {
             throw RedisClientError.unexpectedReply(reply, expected: "[recorded, raw, tag]")
         }
-        return try Self.fetched(parts[...], queue: queue, reply: reply)
+        return try Self.fetched(parts[...], queue: popped.queue, reply: reply)
     }
 
     private static func fetched(_ parts: ArraySlice<RESPValue>, queue: String, reply: RESPValue) throws -> Fetched {

@@ -16,9 +16,30 @@ public enum CeleryTimestamp {
         let microseconds = Int(totalMicroseconds - Double(seconds) * 1_000_000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), microseconds)
+        // Written by hand: Foundation's String(format:) costs microseconds, and a worker formats a
+        // `date_done` per task.
+        var text = ""
+        text.reserveCapacity(32)
+        func append(_ value: Int, digits: Int) {
+            let decimal = String(value)
+            if decimal.count < digits { text += String(repeating: "0", count: digits - decimal.count) }
+            text += decimal
+        }
+        append(Int(parts.tm_year) + 1900, digits: 4)
+        text += "-"
+        append(Int(parts.tm_mon) + 1, digits: 2)
+        text += "-"
+        append(Int(parts.tm_mday), digits: 2)
+        text += "T"
+        append(Int(parts.tm_hour), digits: 2)
+        text += ":"
+        append(Int(parts.tm_min), digits: 2)
+        text += ":"
+        append(Int(parts.tm_sec), digits: 2)
+        text += "."
+        append(microseconds, digits: 6)
+        text += "+00:00"
+        return text
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HH:MM]` (a space may replace the `T`; no offset

@@ -4,15 +4,19 @@ import Synchronization
 
 /// Writes what running tasks produce – result states and acks – in batches: everything that
 /// arrives while one batch is being written goes out in the next, as one pipeline to the backend
-/// (states, in order) followed by one MULTI to the broker (acks). A task's ack therefore never
-/// reaches Redis before the state written ahead of it.
+/// (states, in order) and one MULTI to the broker (acks). Early acks go out alongside the states;
+/// acks-late acks only after them, so such an ack never reaches Redis before its task's state.
 ///
 /// Connection errors are retried with backoff until the write succeeds or the writer is closed, so
 /// a Redis restart under a busy worker loses nothing.
 final class CompletionWriter: Sendable {
     enum Item: Sendable {
+        /// Store a state (and publish it).
         case store(TaskResultMeta)
+        /// Ack a message that started (early ack): independent of any store.
         case ack(String)
+        /// Ack a message after the states queued before it are stored (acks-late, dead letters).
+        case ackAfterStores(String)
     }
 
     private struct State {
@@ -128,20 +132,25 @@ final class CompletionWriter: Sendable {
 
     private func write(_ batch: [Item]) async {
         var metas: [TaskResultMeta] = []
-        var tags: [String] = []
+        var earlyTags: [String] = []
+        var lateTags: [String] = []
         for item in batch {
             switch item {
             case .store(let meta): metas.append(meta)
-            case .ack(let tag): tags.append(tag)
+            case .ack(let tag): earlyTags.append(tag)
+            case .ackAfterStores(let tag): lateTags.append(tag)
             }
         }
-        await retrying("store \(metas.count) task state(s)") { try await self.backend.store(metas) }
-        await retrying("ack \(tags.count) message(s)") { try await self.consumer.ack(tags) }
+        let (states, early, late) = (metas, earlyTags, lateTags)
+        async let stored: Void = retrying("store \(states.count) task state(s)") { try await self.backend.store(states) }
+        async let acked: Void = retrying("ack \(early.count) message(s)") { try await self.consumer.ack(early) }
+        _ = await (stored, acked)
+        await retrying("ack \(late.count) message(s)") { try await self.consumer.ack(late) }
     }
 
     /// Runs `operation` until it succeeds; connection errors wait and retry (Redis restarting),
     /// server errors are logged and the items given up (they would fail the same way again).
-    private func retrying(_ what: String, _ operation: () async throws -> Void) async {
+    private func retrying(_ what: String, _ operation: @Sendable () async throws -> Void) async {
         let backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .seconds(2))
         var failures = 0
         var reported = false

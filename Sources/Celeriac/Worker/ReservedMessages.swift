@@ -30,7 +30,35 @@ final class ReservedMessages: Sendable {
         for (runner, delivery) in handed { runner.resume(returning: delivery) }
     }
 
-    /// The next message for a runner; `nil` once closed.
+    /// The next message for a runner, without suspending: a waiting message, else `nil`. A
+    /// runner that finds work this way costs no thread switch.
+    func nextIfWaiting() -> Delivery? {
+        let (delivery, fetcher) = state.withLock { state -> (Delivery?, (CheckedContinuation<Int, Never>, Int)?) in
+            guard !state.isClosed, state.count > 0 else { return (nil, nil) }
+            return (take(&state), wakeFetcher(&state))
+        }
+        if let fetcher { fetcher.0.resume(returning: fetcher.1) }
+        return delivery
+    }
+
+    private func take(_ state: inout State) -> Delivery {
+        let delivery = state.queue[state.head]
+        state.head += 1
+        if state.head == state.queue.count {
+            state.queue.removeAll(keepingCapacity: true)
+            state.head = 0
+        }
+        return delivery
+    }
+
+    /// The fetcher to resume, once at most half of its limit waits.
+    private func wakeFetcher(_ state: inout State) -> (CheckedContinuation<Int, Never>, Int)? {
+        guard let fetcher = state.fetcher, state.count <= fetcher.limit / 2 else { return nil }
+        state.fetcher = nil
+        return (fetcher.continuation, fetcher.limit - state.count)
+    }
+
+    /// The next message for a runner, waiting for one; `nil` once closed.
     func next() async -> Delivery? {
         await withCheckedContinuation { continuation in
             let (delivery, closed, fetcher) = state.withLock { state -> (Delivery?, Bool, (CheckedContinuation<Int, Never>, Int)?) in
@@ -39,18 +67,7 @@ final class ReservedMessages: Sendable {
                     state.runners.append(continuation)
                     return (nil, false, nil)
                 }
-                let delivery = state.queue[state.head]
-                state.head += 1
-                if state.head == state.queue.count {
-                    state.queue.removeAll(keepingCapacity: true)
-                    state.head = 0
-                }
-                var wake: (CheckedContinuation<Int, Never>, Int)?
-                if let fetcher = state.fetcher, state.count < fetcher.limit {
-                    wake = (fetcher.continuation, fetcher.limit - state.count)
-                    state.fetcher = nil
-                }
-                return (delivery, false, wake)
+                return (take(&state), false, wakeFetcher(&state))
             }
             if let fetcher { fetcher.0.resume(returning: fetcher.1) }
             if let delivery {
@@ -61,12 +78,13 @@ final class ReservedMessages: Sendable {
         }
     }
 
-    /// Waits until fewer than `limit` messages wait, and returns how many more fit; 0 once closed.
+    /// Waits until at most half of `limit` messages wait (so that fetches come in batches, not one
+    /// message per freed slot), and returns how many more fit; 0 once closed.
     func waitForRoom(limit: Int) async -> Int {
         await withCheckedContinuation { continuation in
             let room = state.withLock { state -> Int? in
                 if state.isClosed { return 0 }
-                if state.count < limit { return limit - state.count }
+                if state.count <= limit / 2 { return limit - state.count }
                 state.fetcher = (limit, continuation)
                 return nil
             }

@@ -24,7 +24,9 @@ extension Worker {
             return nil
         }
         let delivery = Delivery(message: message, raw: fetched.raw, deliveryTag: tag, queue: fetched.queue)
-        logger.info("task.received", ["id": message.id, "name": message.taskName, "queue": fetched.queue])
+        if logger.isEnabled(.info) {
+            logger.info("task.received", ["id": message.id, "name": message.taskName, "queue": fetched.queue])
+        }
 
         guard registry[message.taskName] != nil else {
             await reject(
@@ -81,7 +83,7 @@ extension Worker {
         if !ignoresResult(delivery.message, registry[delivery.message.taskName]) {
             items.append(.store(resultMeta(delivery, state: .revoked, result: failure.storedValue, done: true)))
         }
-        items.append(.ack(delivery.deliveryTag))
+        items.append(.ackAfterStores(delivery.deliveryTag))
         writer.enqueue(items)
         logger.info("task.revoked", ["id": delivery.message.id, "name": delivery.message.taskName, "reason": "expired"])
         state.withLock { $0.processed += 1 }

@@ -168,18 +168,31 @@ public final class Worker: Sendable {
         var order = configuration.queues
         var blocking: RedisConnection?
         var failures = 0
+        var request = RedisConsumer.FetchRequest()
+        // A message BRPOP popped that is not recorded yet: only this worker's memory holds it.
+        var popped: (raw: [UInt8], queue: String)?
         let backoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(5))
-        while !isStopping {
-            let room = await reserved.waitForRoom(limit: configuration.prefetch)
-            guard room > 0, !isStopping else { break }
+        while popped != nil || !isStopping {
             do {
-                var fetched = try await consumer.fetch(from: order, limit: room)
-                if fetched.isEmpty {
-                    if blocking == nil { blocking = try await RedisConnection.connect(app.broker.pool.redis) }
-                    if let connection = blocking,
-                        let one = try await consumer.waitForMessage(on: connection, from: order, timeout: .seconds(1))
-                    {
-                        fetched = [one]
+                var fetched: [RedisConsumer.Fetched] = []
+                if let message = popped {
+                    fetched = [try await consumer.record(message)]
+                    popped = nil
+                } else {
+                    let room = await reserved.waitForRoom(limit: configuration.prefetch)
+                    guard room > 0, !isStopping else { break }
+                    // On a connection error the same request is repeated: see RedisConsumer.fetch.
+                    fetched = try await consumer.fetch(from: order, limit: room, request: request)
+                    request = RedisConsumer.FetchRequest(after: request)
+                    if fetched.isEmpty {
+                        if blocking == nil { blocking = try await RedisConnection.connect(app.broker.pool.redis) }
+                        if let connection = blocking {
+                            popped = try await consumer.waitForMessage(on: connection, from: order, timeout: .seconds(1))
+                        }
+                        if let message = popped {
+                            fetched = [try await consumer.record(message)]
+                            popped = nil
+                        }
                     }
                 }
                 if let last = fetched.last?.queue, order.count > 1, let index = order.firstIndex(of: last) {
@@ -200,6 +213,12 @@ public final class Worker: Sendable {
                 blocking = nil
                 try? await Task.sleep(for: backoff.delay(afterFailures: failures))
                 failures += 1
+                if let message = popped, isStopping, coldStopRequested.isFired {
+                    logger.error(
+                        "message.lost", ["queue": message.queue, "message": String(decoding: message.raw, as: UTF8.self),
+                                         "reason": "popped by BRPOP but Redis stayed unreachable until a cold shutdown"])
+                    popped = nil
+                }
             }
         }
         await blocking?.close()
@@ -208,7 +227,10 @@ public final class Worker: Sendable {
     // MARK: - Running
 
     private func runnerLoop() async {
-        while let delivery = await reserved.next() {
+        while true {
+            var next = reserved.nextIfWaiting()
+            if next == nil { next = await reserved.next() }
+            guard let delivery = next else { break }
             await execute(delivery)
         }
         let last = state.withLock { state -> Bool in

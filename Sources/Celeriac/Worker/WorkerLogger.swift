@@ -45,6 +45,9 @@ public struct WorkerLogger: Sendable {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
+    /// Whether lines at `level` are written (to skip building fields that would be dropped).
+    public func isEnabled(_ level: LogLevel) -> Bool { level >= self.level }
+
     /// Logs `event` with `fields` at `level`.
     public func log(_ level: LogLevel, _ event: String, _ fields: LogFields = [:]) {
         guard level >= self.level else { return }

@@ -1,0 +1,158 @@
+import Celeriac
+import Foundation
+import RESP
+import RedisTestSupport
+
+/// `celeriac-bench worker`: the worker against Celery 5 workers (from the venv) on one private
+/// redis-server, in the same run.
+///
+/// - Drain: N no-op tasks are queued first, then a worker starts; the rate counts from the first
+///   stored result to the last (start-up excluded for both), results stored by every worker.
+///   Celery runs with `-P solo`, `-P prefork -c <cores>` and `-P threads -c 8`.
+/// - Round trip: sequential `send(noop).get()`, p50/p99: Celeriac producer + worker vs Celery's
+///   `delay().get()` + a solo worker.
+struct WorkerBenchmark {
+    var tasks = 10_000
+    var roundTrips = 2_000
+    var concurrency = ProcessInfo.processInfo.activeProcessorCount
+    var python: String
+    /// Measure Celeriac alone (for profiling; no ratios).
+    var celeriacOnly = false
+
+    struct Drain {
+        let name: String
+        let rate: Double
+    }
+
+    struct Report {
+        var drains: [Drain] = []
+        var celeriacLatency: (p50: Double, p99: Double) = (0, 0)
+        var celeryLatency: (p50: Double, p99: Double) = (0, 0)
+    }
+
+    private var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("python/celery_bench_app.py").path
+    }
+
+    func run() async throws -> Report {
+        try await withRedisServer { try await measure($0) }
+    }
+
+    private func measure(_ server: RedisServerProcess) async throws -> Report {
+        var report = Report()
+        let pythonWorkers: [(String, [String])] = [
+            ("Celery -P solo", ["-P", "solo"]),
+            ("Celery -P prefork -c \(concurrency)", ["-P", "prefork", "-c", String(concurrency)]),
+            ("Celery -P threads -c 8", ["-P", "threads", "-c", "8"]),
+        ]
+        for (name, pool) in celeriacOnly ? [] : pythonWorkers {
+            let rate = try await drain(server) {
+                let worker = try pythonWorker(server, pool)
+                return { await RedisServerProcess.onOwnThread { worker.terminate(grace: 20) } }
+            }
+            report.drains.append(Drain(name: name, rate: rate))
+        }
+        for slots in [concurrency, 32] {
+            let rate = try await drain(server) {
+                let (worker, running, app) = try celeriacWorker(server, concurrency: slots)
+                return {
+                    worker.shutdown()
+                    _ = try? await running.value
+                    await app.close()
+                }
+            }
+            report.drains.append(Drain(name: "Celeriac -c \(slots)", rate: rate))
+        }
+
+        // Round trips.
+        try await flush(server)
+        let (worker, running, workerApp) = try celeriacWorker(server, concurrency: concurrency)
+        let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
+        for _ in 0..<200 { _ = try await app.send("celeriac.examples.noop").get(timeout: .seconds(30)) }
+        var latencies: [Double] = []
+        for _ in 0..<roundTrips {
+            let start = ContinuousClock.now
+            _ = try await app.send("celeriac.examples.noop").get(timeout: .seconds(30))
+            latencies.append((ContinuousClock.now - start).seconds * 1000)
+        }
+        latencies.sort()
+        report.celeriacLatency = (latencies[latencies.count / 2], latencies[Int(Double(latencies.count) * 0.99)])
+        await app.close()
+        worker.shutdown()
+        _ = try? await running.value
+        await workerApp.close()
+
+        if celeriacOnly { return report }
+        try await flush(server)
+        let celery = try pythonWorker(server, ["-P", "solo"])
+        defer { Task { await RedisServerProcess.onOwnThread { celery.terminate(grace: 20) } } }
+        let output = try await CommandRunner.run(
+            URL(fileURLWithPath: python), [script, "roundtrip", String(roundTrips)], environment: environment(server))
+        guard output.status == 0, let line = output.standardOutput.split(separator: "\n").last,
+            let values = try? JSONValue(parsing: String(line)), let p50 = values["p50"]?.doubleValue,
+            let p99 = values["p99"]?.doubleValue
+        else { throw BenchmarkError("the Celery round trip failed: \(output.standardError.suffix(2000))") }
+        report.celeryLatency = (p50, p99)
+        return report
+    }
+
+    private func environment(_ server: RedisServerProcess) -> [String: String?] {
+        [
+            "CELERIAC_BROKER_URL": server.url(database: 0), "CELERIAC_RESULT_BACKEND": server.url(database: 1),
+            "PYTHONPATH": URL(fileURLWithPath: script).deletingLastPathComponent().path,
+        ]
+    }
+
+    private func pythonWorker(_ server: RedisServerProcess, _ pool: [String]) throws -> ChildProcess {
+        try ChildProcess(
+            python,
+            ["-m", "celery", "-A", "celery_bench_app", "worker", "-l", "WARNING", "-Q", "celery", "--without-gossip",
+             "--without-mingle", "--without-heartbeat"] + pool,
+            environment: environment(server), outputPath: server.directory.appendingPathComponent("celery.log").path)
+    }
+
+    private func celeriacWorker(_ server: RedisServerProcess, concurrency: Int) throws -> (Worker, Task<Void, any Error>, CeleriacApp) {
+        let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
+        let registry = TaskRegistry()
+        ExampleTasks.register(in: registry)
+        let worker = Worker(
+            app: app, registry: registry, configuration: WorkerConfiguration(concurrency: concurrency),
+            logger: WorkerLogger(level: .warning))
+        return (worker, Task { try await worker.run() }, app)
+    }
+
+    private func flush(_ server: RedisServerProcess) async throws {
+        let redis = try await RedisConnection.connect(url: server.url())
+        try await redis.send("FLUSHALL")
+        await redis.close()
+    }
+
+    /// Queues the tasks, starts a worker, times the first to the last stored result, stops it.
+    private func drain(
+        _ server: RedisServerProcess, startWorker: () async throws -> @Sendable () async -> Void
+    ) async throws -> Double {
+        try await flush(server)
+        let producer = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
+        let messages = (0..<tasks).map { _ in producer.message("celeriac.examples.noop") }
+        for start in stride(from: 0, to: tasks, by: 1_000) {
+            try await producer.sendMany(Array(messages[start..<min(tasks, start + 1_000)]))
+        }
+        await producer.close()
+        let backend = try await RedisConnection.connect(url: server.url(database: 1))
+        let stop = try await startWorker()
+        var first: ContinuousClock.Instant?
+        let deadline = ContinuousClock.now + .seconds(600)
+        while ContinuousClock.now < deadline {
+            let stored = try await backend.send("DBSIZE").int ?? 0
+            if stored >= 1, first == nil { first = .now }
+            if stored >= tasks { break }
+            try await Task.sleep(for: .microseconds(500))
+        }
+        let end = ContinuousClock.now
+        await stop()
+        await backend.close()
+        guard let first, end > first else { throw BenchmarkError("the worker did not drain the queue") }
+        return Double(tasks - 1) / (end - first).seconds
+    }
+}

@@ -1,0 +1,35 @@
+"""The Celery app of `celeriac-bench worker`: a no-op task under Celeriac's example name.
+
+Worker:   python -m celery -A celery_bench_app worker -P solo|prefork|threads ...
+Producer: python celery_bench_app.py roundtrip N   (prints {"p50": ms, "p99": ms})
+Broker and backend come from CELERIAC_BROKER_URL / CELERIAC_RESULT_BACKEND.
+"""
+import json
+import os
+import sys
+import time
+
+from celery import Celery
+
+app = Celery("celery_bench_app", broker=os.environ["CELERIAC_BROKER_URL"], backend=os.environ["CELERIAC_RESULT_BACKEND"])
+app.conf.update(
+    task_serializer="json", result_serializer="json", accept_content=["json"], worker_hijack_root_logger=False,
+    broker_connection_retry_on_startup=True,
+)
+
+
+@app.task(name="celeriac.examples.noop")
+def noop():
+    return None
+
+
+if __name__ == "__main__" and sys.argv[1] == "roundtrip":
+    count = int(sys.argv[2])
+    noop.delay().get(timeout=60)  # connect, subscribe machinery, worker warm
+    latencies = []
+    for _ in range(count):
+        start = time.perf_counter()
+        noop.delay().get(timeout=60)
+        latencies.append((time.perf_counter() - start) * 1000)
+    latencies.sort()
+    print(json.dumps({"p50": latencies[len(latencies) // 2], "p99": latencies[int(len(latencies) * 0.99)]}))
