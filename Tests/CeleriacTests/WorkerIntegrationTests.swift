@@ -52,7 +52,7 @@ import Testing
     @Test func keepsKombusUnackedBookkeepingUntilAnAcksLateTaskFinishes() async throws {
         let configuration = WorkerConfiguration(concurrency: 1, acksLate: true)
         try await withWorker(configuration) { harness in
-            let sent = try await harness.app.send("celeriac.examples.sleep", args: [1])
+            let sent = try await harness.app.send("celeriac.examples.sleep", args: [3])
             #expect(try await eventually { try await harness.redis.hgetall("unacked").count == 1 })
             let entries = try await harness.redis.hgetall("unacked")
             let (tag, value) = try #require(entries.first)
@@ -67,7 +67,7 @@ import Testing
             let score = try #require(try await harness.redis.zscore("unacked_index", tag))
             #expect(abs(score - Date().timeIntervalSince1970) < 60)
 
-            #expect(try await sent.get(timeout: .seconds(10)) == 1)
+            #expect(try await sent.get(timeout: .seconds(10)) == 3)
             #expect(try await eventually { try await harness.redis.hgetall("unacked").isEmpty })
             #expect(try await harness.redis.zcard("unacked_index") == 0)
         }
@@ -127,7 +127,7 @@ import Testing
                 app: app, registry: registry, configuration: WorkerConfiguration(concurrency: 1, prefetch: 4),
                 logger: logs.logger)
             let running = Task { try await worker.run() }
-            let slow = try await app.send("celeriac.examples.sleep", args: [0.5])
+            let slow = try await app.send("celeriac.examples.sleep", args: [2])
             let waiting = try await app.sendMany((0..<3).map { app.message("celeriac.examples.add", args: [.integer($0), 1]) })
             let redis = try await RedisConnection.connect(url: server.url())
             #expect(try await eventually {

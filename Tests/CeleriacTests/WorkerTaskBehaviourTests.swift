@@ -119,7 +119,7 @@ import Testing
                 return 1
             }
             registry.register("test.tracked", settings: TaskSettings(trackStarted: true)) { _, _, _ in
-                try await Task.sleep(for: .milliseconds(400))
+                try await Task.sleep(for: .seconds(2))
                 return 2
             }
         }) { harness in
@@ -165,7 +165,7 @@ import Testing
         // Two slots, both blocked in a synchronous call: fetching and result writing go on.
         try await withWorker(WorkerConfiguration(concurrency: 2, prefetch: 8), register: { registry in
             registry.register("test.block") { _, _, _ in
-                usleep(1_500_000)
+                usleep(3_000_000)
                 return "unblocked"
             }
         }) { harness in
@@ -173,7 +173,7 @@ import Testing
             #expect(try await eventually { harness.worker.activeTaskIDs.count == 2 })
             let queued = try await harness.app.sendMany((0..<5).map { harness.app.message("celeriac.examples.add", args: [.integer($0), 0]) })
             // While both slots block, the worker still fetches the new messages into its window.
-            #expect(try await eventually(attempts: 50) {
+            #expect(try await eventually(attempts: 100) {
                 let waiting = try await harness.redis.llen("celery")
                 return waiting == 0 && harness.worker.activeTaskIDs.count == 2
             })
