@@ -32,6 +32,11 @@ let package = Package(
         .executableTarget(name: "CeleriacCLI", dependencies: ["Celeriac"], swiftSettings: swiftSettings),
         .executableTarget(name: "CeleriacWorker", dependencies: ["Celeriac"], swiftSettings: swiftSettings),
         .executableTarget(name: "CeleriacBeat", dependencies: ["Celeriac"], swiftSettings: swiftSettings),
+        // The README's "your own worker" example, built and run by the tests.
+        .executableTarget(
+            name: "ExampleWorker", dependencies: ["Celeriac"], path: "Examples/ExampleWorker",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "CeleriacBench",
             dependencies: ["Celeriac", "RESP", "RedisTestSupport"],
@@ -52,7 +57,7 @@ let package = Package(
             dependencies: [
                 "Celeriac", "RESP", "RedisTestSupport",
                 // Executables are dependencies so that `swift test` builds them for the CLI tests.
-                "CeleriacCLI", "CeleriacWorker", "CeleriacBeat",
+                "CeleriacCLI", "CeleriacWorker", "CeleriacBeat", "ExampleWorker",
             ],
             // Captured Celery 5.7 messages (copied from shared/fixtures), read by path in the tests.
             exclude: ["Fixtures"],

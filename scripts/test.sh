@@ -23,5 +23,7 @@ swift test --skip-build --disable-xctest
 if [ "${CELERIAC_ASAN:-1}" != 0 ]; then
     say "building and running the tests under AddressSanitizer (.build-asan)"
     swift build --build-tests --sanitize=address --scratch-path .build-asan
-    swift test --skip-build --disable-xctest --sanitize=address --scratch-path .build-asan
+    # One test at a time: ASan makes everything several times slower, and on a small machine the
+    # tests' own timing (timeouts, pauses) would otherwise compete with each other's load.
+    swift test --skip-build --disable-xctest --no-parallel --sanitize=address --scratch-path .build-asan
 fi

@@ -1,11 +1,13 @@
 import Celeriac
+import Foundation
 
 /// `celeriac-worker`: a Celeriac worker with the example tasks (`celeriac.examples.*`).
 @main
 struct CeleriacWorkerCommand {
     static func main() async {
-        await WorkerCommand.main(program: "celeriac-worker") { registry in
+        let status = await WorkerCommand.run(program: "celeriac-worker") { registry in
             ExampleTasks.register(in: registry)
         }
+        exit(status)
     }
 }

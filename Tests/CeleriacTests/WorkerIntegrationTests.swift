@@ -184,7 +184,8 @@ import Testing
 
     @Test func countdownsOutlastingTheVisibilityTimeoutRunExactlyOnce() async throws {
         let configuration = WorkerConfiguration(
-            concurrency: 2, visibilityTimeout: .seconds(1), restoreInterval: .milliseconds(200))
+            concurrency: 2, visibilityTimeout: .seconds(1), restoreInterval: .milliseconds(200),
+            scheduleThreshold: .milliseconds(100))
         try await withWorker(configuration, register: { registry in
             registry.register("test.count") { args, _, _ in
                 WorkerHarness.counters.increment(args.first?.stringValue ?? "")

@@ -116,3 +116,29 @@ import Testing
         }
     }
 }
+
+/// The README's own-worker example (Examples/ExampleWorker), built and run.
+@Suite struct ExampleWorkerTests {
+    @Test func theReadmeWorkerRunsItsTypedTask() async throws {
+        try await withRedisServer { server in
+            let log = server.directory.appendingPathComponent("example.log").path
+            let worker = try ChildProcess(
+                CommandRunner.productsDirectory.appendingPathComponent("ExampleWorker").path, ["-c", "2"],
+                environment: ["CELERIAC_BROKER_URL": server.url(database: 0), "CELERIAC_RESULT_BACKEND": server.url(database: 1)],
+                outputPath: log)
+            let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
+            // Positionally, as from Python; it retries once, then succeeds.
+            let resized = try await app.send("images.resize", args: ["cat.png", 64]).get(timeout: .seconds(30))
+            #expect(resized.stringValue?.hasPrefix("cat.png@64w") == true)
+            let invalid = try await app.send("images.resize", kwargs: ["path": "x", "width": 0])
+            #expect(await #expect(throws: TaskFailure.self) { try await invalid.get(timeout: .seconds(30)) }?.type == "ValueError")
+            let report = try await app.send("reports.build", args: [1], kwargs: ["k": "v"]).get(timeout: .seconds(30))
+            #expect(report["args"] == [1] && report["kwargs"] == ["k": "v"])
+            #expect(try await app.send("celeriac.examples.add", args: [1, 2]).get(timeout: .seconds(30)) == 3)
+            await app.close()
+            await RedisServerProcess.onOwnThread { worker.terminate(grace: 10) }
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            #expect(text.contains("task.retried"))
+        }
+    }
+}

@@ -134,7 +134,7 @@ import Testing
             #expect(try await quiet.state() == .pending)
             // The message header wins over the task's setting.
             let ignored = try await harness.app.send("celeriac.examples.add", args: [1, 2], options: TaskOptions(ignoreResult: true))
-            #expect(try await eventually { harness.logs.contains("task.succeeded id=\(ignored.id)") })
+            #expect(await eventually { harness.logs.contains("task.succeeded id=\(ignored.id)") })
             #expect(try await ignored.state() == .pending)
         }
     }
@@ -157,7 +157,7 @@ import Testing
             let failing = try await harness.app.send(
                 "celeriac.examples.fail", args: ["x"], options: TaskOptions(linkError: [errback.jsonValue]))
             _ = try? await failing.get(timeout: .seconds(10))
-            #expect(try await eventually { harness.logs.contains("name=celeriac.examples.xsum") })
+            #expect(await eventually { harness.logs.contains("name=celeriac.examples.xsum") })
         }
     }
 
@@ -170,7 +170,7 @@ import Testing
             }
         }) { harness in
             let blockers = try await harness.app.sendMany((0..<2).map { _ in harness.app.message("test.block") })
-            #expect(try await eventually { harness.worker.activeTaskIDs.count == 2 })
+            #expect(await eventually { harness.worker.activeTaskIDs.count == 2 })
             let queued = try await harness.app.sendMany((0..<5).map { harness.app.message("celeriac.examples.add", args: [.integer($0), 0]) })
             // While both slots block, the worker still fetches the new messages into its window.
             #expect(try await eventually(attempts: 100) {

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import RESP
 
 /// The whole of a worker executable: options, connecting, signals, running. `celeriac-worker` is
 /// this with the example tasks; a user's own worker executable is the same with their tasks:
@@ -7,20 +8,22 @@ import Foundation
 /// ```swift
 /// @main struct MyWorker {
 ///     static func main() async {
-///         await WorkerCommand.main(program: "my-worker") { registry in
+///         let status = await WorkerCommand.run(program: "my-worker") { registry in
 ///             registry.register(ResizeImage.self) { arguments, context in try await resize(arguments) }
 ///         }
+///         exit(status)
 ///     }
 /// }
 /// ```
 public enum WorkerCommand {
     /// Parses the command line (``WorkerArguments`` + `--broker`/`--backend`), registers the
-    /// tasks, runs a ``Worker`` until SIGTERM/SIGINT (the first warm, the second cold), and exits:
-    /// 0 after a clean shutdown, 1 when Redis cannot be reached at start, 2 for a usage error.
-    public static func main(
+    /// tasks, runs a ``Worker`` until SIGTERM/SIGINT (the first warm, the second cold), and returns
+    /// the exit status: 0 after a clean shutdown, 1 when Redis cannot be reached at start, 2 for a
+    /// usage error. (`--help` and `--version` print and exit 0 at once.)
+    public static func run(
         program: String, arguments: [String] = Array(CommandLine.arguments.dropFirst()),
         register: @Sendable (TaskRegistry) -> Void
-    ) async -> Never {
+    ) async -> Int32 {
         let commandLine = CommandLineTool.parseOrExit(
             arguments, program: program, usage: "\(program) [options]",
             summary: "A Celeriac worker: runs tasks from Celery-compatible Redis queues and stores their results.",
@@ -30,16 +33,19 @@ public enum WorkerCommand {
             workerArguments = try WorkerArguments(commandLine)
         } catch {
             StandardStreams.printError("\(error); run '\(program) --help'", program: program)
-            exit(ExitStatus.usage)
+            return ExitStatus.usage
         }
         let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
-        _ = await CommandLineTool.pingOrExit(settings.brokerURL, role: "broker", program: program)
         let app: CeleriacApp
         do {
+            _ = try await RedisPing.ping(url: settings.brokerURL, timeout: .seconds(5))
             app = try CeleriacApp(brokerURL: settings.brokerURL, backendURL: settings.backendURL)
-        } catch {
+        } catch let error as RedisClientError where error.code == .invalidConfiguration {
             StandardStreams.printError("\(error)", program: program)
-            exit(ExitStatus.usage)
+            return ExitStatus.usage
+        } catch {
+            StandardStreams.printError("cannot reach the broker: \(error)", program: program)
+            return ExitStatus.failure
         }
         let registry = TaskRegistry()
         register(registry)
@@ -62,6 +68,6 @@ public enum WorkerCommand {
         }
         for source in signals { source.cancel() }
         await app.close()
-        exit(status)
+        return status
     }
 }
