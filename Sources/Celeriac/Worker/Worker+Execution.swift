@@ -27,7 +27,13 @@ extension Worker {
             return
         }
         if let limiter = rateLimiter(for: task) {
-            do { try await limiter.acquire() } catch { return }
+            do {
+                try await limiter.acquire()
+            } catch {
+                // Cancelled while waiting for its turn (cold shutdown): back to its queue.
+                await restore([delivery])
+                return
+            }
         }
 
         let settings = task.settings

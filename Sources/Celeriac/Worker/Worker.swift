@@ -72,6 +72,11 @@ public final class Worker: Sendable {
         self.threadPool = WorkerThreadPool(threads: configuration.concurrency, name: "celeriac-task")
     }
 
+    deinit {
+        // Lets the slot threads exit (also when `run()` was never called).
+        threadPool.stop()
+    }
+
     /// Consumes and runs tasks until ``shutdown()``, then shuts down: warm on the first call
     /// (stop fetching, give prefetched messages back to their queues, let running tasks finish within
     /// ``WorkerConfiguration/shutdownGrace``), cold on the second (cancel running tasks and return).
