@@ -101,7 +101,7 @@ private func runWorkerBenchmark(_ commandLine: ParsedCommandLine, python: String
     let bestPool = celery.map(\.rate).max() ?? 1
     StandardStreams.printLine("drain \(benchmark.tasks) queued no-op tasks, results stored".padded(46) + "tasks/s".leftPadded(12))
     for drain in report.drains {
-        let note = drain.name.hasPrefix("Celeriac")
+        let note = drain.name.hasPrefix("Celeriac") && !celery.isEmpty
             ? String(format: "%.1fx Celery solo, %.1fx its best pool", drain.rate / solo, drain.rate / bestPool) : ""
         StandardStreams.printLine(drain.name.padded(46) + String(Int(drain.rate)).leftPadded(12) + "  " + note)
     }

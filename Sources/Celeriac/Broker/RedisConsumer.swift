@@ -71,7 +71,8 @@ public final class RedisConsumer: Sendable {
     public func fetchReplyKey(_ id: String) -> String { "celeriac.fetch." + id }
 
     /// Pops up to `limit` messages from `queues` (in fetch order) and records them as unacked, in
-    /// one atomic step. Unreadable envelopes go to the dead-letter list in the same step.
+    /// one atomic step. Unreadable envelopes go to the dead-letter list in the same step. Runs on
+    /// `connection` when given (a consumer's own connection stays warm), else on the pool.
     ///
     /// When the call fails with a connection error, repeat it with the same `request` (and the same
     /// queues): if Redis ran it before the connection broke, the saved reply comes back instead of
@@ -79,7 +80,8 @@ public final class RedisConsumer: Sendable {
     /// with ``FetchRequest/init(after:)``) once a reply arrived.
     /// - Throws: ``RedisClientError``, ``RedisServerError``.
     public func fetch(
-        from queues: [String], limit: Int, request: FetchRequest = FetchRequest(), now: Date = Date()
+        from queues: [String], limit: Int, request: FetchRequest = FetchRequest(), on connection: RedisConnection? = nil,
+        now: Date = Date()
     ) async throws -> [Fetched] {
         guard limit > 0, !queues.isEmpty else { return [] }
         let order = Self.fetchOrder(queues)
@@ -87,7 +89,8 @@ public final class RedisConsumer: Sendable {
         let scriptKeys: [any RESPArgument] =
             [keys.unacked, keys.unackedIndex, keys.deadLetter, fetchReplyKey(request.id), previous] + order.map(\.key)
         let arguments: [any RESPArgument] = [Self.epoch(now), nodeName, limit, "", ""] + order.map(\.queue)
-        let reply = try await pool.evalScript(ConsumerScripts.fetch, keys: scriptKeys, arguments: arguments)
+        let sender: any RedisCommandSender = connection ?? pool
+        let reply = try await sender.evalScript(ConsumerScripts.fetch, keys: scriptKeys, arguments: arguments)
         return try (reply.array ?? []).map { entry in
             guard let parts = entry.array, parts.count == 4, let index = parts[0].int, order.indices.contains(index - 1)
             else { throw RedisClientError.unexpectedReply(entry, expected: "[list index, recorded, raw, tag]") }
@@ -112,8 +115,11 @@ public final class RedisConsumer: Sendable {
     /// it when unreadable). Safe to repeat after a connection error: recording twice writes the
     /// same entry.
     /// - Throws: ``RedisClientError``, ``RedisServerError``.
-    public func record(_ popped: (raw: [UInt8], queue: String), now: Date = Date()) async throws -> Fetched {
-        let reply = try await pool.evalScript(
+    public func record(
+        _ popped: (raw: [UInt8], queue: String), on connection: RedisConnection? = nil, now: Date = Date()
+    ) async throws -> Fetched {
+        let sender: any RedisCommandSender = connection ?? pool
+        let reply = try await sender.evalScript(
             ConsumerScripts.adopt, keys: [keys.unacked, keys.unackedIndex, keys.deadLetter],
             arguments: [Self.epoch(now), nodeName, popped.raw, popped.queue])
         guard let parts = reply.array, parts.count == 3 else {

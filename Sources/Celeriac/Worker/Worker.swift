@@ -179,23 +179,24 @@ public final class Worker: Sendable {
         let backoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(5))
         while popped != nil || !isStopping {
             do {
+                // The loop's own connection: its thread stays warm between the fetch script, BRPOP
+                // and the record script that follows it.
+                if blocking == nil { blocking = try await RedisConnection.connect(app.broker.pool.redis) }
+                guard let connection = blocking else { continue }
                 var fetched: [RedisConsumer.Fetched] = []
                 if let message = popped {
-                    fetched = [try await consumer.record(message)]
+                    fetched = [try await consumer.record(message, on: connection)]
                     popped = nil
                 } else {
                     let room = await reserved.waitForRoom(limit: configuration.prefetch)
                     guard room > 0, !isStopping else { break }
                     // On a connection error the same request is repeated: see RedisConsumer.fetch.
-                    fetched = try await consumer.fetch(from: order, limit: room, request: request)
+                    fetched = try await consumer.fetch(from: order, limit: room, request: request, on: connection)
                     request = RedisConsumer.FetchRequest(after: request)
                     if fetched.isEmpty {
-                        if blocking == nil { blocking = try await RedisConnection.connect(app.broker.pool.redis) }
-                        if let connection = blocking {
-                            popped = try await consumer.waitForMessage(on: connection, from: order, timeout: .seconds(1))
-                        }
+                        popped = try await consumer.waitForMessage(on: connection, from: order, timeout: .seconds(1))
                         if let message = popped {
-                            fetched = [try await consumer.record(message)]
+                            fetched = [try await consumer.record(message, on: connection)]
                             popped = nil
                         }
                     }
