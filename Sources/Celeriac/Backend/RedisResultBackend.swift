@@ -1,5 +1,6 @@
 import Foundation
 import RESP
+import Synchronization
 
 /// Celery's Redis result backend: task states and results under `celery-task-meta-<id>`, each
 /// write published on the channel of the same name.
@@ -83,38 +84,42 @@ public final class RedisResultBackend: Sendable {
     public func waitForReadyState(of taskID: String, timeout: Duration?) async throws -> TaskResultMeta {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         let channel = Self.key(for: taskID)
-        let (listenerID, signals) = try await listener.listen(channel)
+        let waiter = ReadyStateWaiter()
+        // Publishes are handled where they arrive (no task per waiter): a ready state resumes the
+        // caller; after a reconnection the key is read again, off the dispatcher.
+        let listenerID = try await listener.listen(channel) { [self] signal in
+            switch signal {
+            case .message(let payload):
+                if let meta = try? TaskResultMeta(decoding: payload), meta.state.isReady { waiter.finish(.success(meta)) }
+            case .resubscribed:
+                Task {
+                    do {
+                        if let meta = try await self.readSurvivingReconnects(taskID, until: deadline), meta.state.isReady {
+                            waiter.finish(.success(meta))
+                        }
+                    } catch {
+                        waiter.finish(.failure(error))
+                    }
+                }
+            }
+        }
         defer { listener.stopListening(channel, id: listenerID) }
         if let meta = try await readSurvivingReconnects(taskID, until: deadline), meta.state.isReady { return meta }
 
-        let result = try await withThrowingTaskGroup(of: TaskResultMeta?.self) { group in
-            group.addTask {
-                for await signal in signals {
-                    switch signal {
-                    case .message(let payload):
-                        if let meta = try? TaskResultMeta(decoding: payload), meta.state.isReady { return meta }
-                    case .resubscribed:
-                        if let meta = try await self.readSurvivingReconnects(taskID, until: deadline), meta.state.isReady {
-                            return meta
-                        }
-                    }
-                }
-                return nil
+        let timer = timeout.map { timeout in
+            Task {
+                try await Task.sleep(for: timeout)
+                waiter.finish(.failure(CeleriacError(.timeout, "")))
             }
-            if let timeout {
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
         }
-        if let result { return result }
-        let state = (try? await meta(for: taskID))?.state ?? .pending
-        throw CeleriacError(
-            .timeout, "task \(taskID) was not ready after \(timeout.map { "\($0)" } ?? "waiting") (state \(state))")
+        defer { timer?.cancel() }
+        do {
+            return try await waiter.value()
+        } catch let error as CeleriacError where error.code == .timeout {
+            let state = (try? await meta(for: taskID))?.state ?? .pending
+            throw CeleriacError(
+                .timeout, "task \(taskID) was not ready after \(timeout.map { "\($0)" } ?? "waiting") (state \(state))")
+        }
     }
 
     /// Reads the meta, retrying connection errors (Redis restarting under a waiting caller) every
@@ -135,5 +140,36 @@ public final class RedisResultBackend: Sendable {
     /// Stops the subscriber used for waiting. Waiting calls end with a timeout or an error.
     public func close() {
         listener.close()
+    }
+}
+
+/// The outcome of one wait, set once (by a publish, a re-read, the timer or cancellation) and
+/// awaited once.
+private final class ReadyStateWaiter: Sendable {
+    private let state = Mutex<(outcome: Result<TaskResultMeta, any Error>?, waiter: CheckedContinuation<TaskResultMeta, any Error>?)>((nil, nil))
+
+    func finish(_ outcome: Result<TaskResultMeta, any Error>) {
+        let waiter = state.withLock { state -> CheckedContinuation<TaskResultMeta, any Error>? in
+            guard state.outcome == nil else { return nil }
+            state.outcome = outcome
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(with: outcome)
+    }
+
+    func value() async throws -> TaskResultMeta {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let ready = state.withLock { state -> Result<TaskResultMeta, any Error>? in
+                    if let outcome = state.outcome { return outcome }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(with: ready) }
+            }
+        } onCancel: {
+            finish(.failure(CancellationError()))
+        }
     }
 }

@@ -1,17 +1,20 @@
 import RESP
 import Synchronization
 
-/// Shares one ``RedisSubscriber`` among everyone waiting for results: each waiter registers for
-/// its `celery-task-meta-<id>` channel and gets the payloads published there, plus a notice after a
-/// reconnection (when messages may have been missed and the key must be read again).
+/// Shares one ``RedisSubscriber`` among everyone waiting for results: each waiter registers a
+/// handler for its `celery-task-meta-<id>` channel and gets the payloads published there, plus a
+/// notice after a reconnection (when messages may have been missed and the key must be read
+/// again). Handlers run on the dispatcher task, one event at a time: keep them short.
 final class ResultListener: Sendable {
     enum Signal: Sendable {
         case message([UInt8])
         case resubscribed
     }
 
+    typealias Handler = @Sendable (Signal) -> Void
+
     private struct State {
-        var listeners: [String: [UInt64: AsyncStream<Signal>.Continuation]] = [:]
+        var listeners: [String: [UInt64: Handler]] = [:]
         var nextID: UInt64 = 0
         var dispatcher: Task<Void, Never>?
     }
@@ -25,10 +28,10 @@ final class ResultListener: Sendable {
             switch event {
             case .message(let message):
                 let targets = state.withLock { Array(($0.listeners[message.channel] ?? [:]).values) }
-                for target in targets { target.yield(.message(message.payload)) }
+                for target in targets { target(.message(message.payload)) }
             case .resubscribed:
                 let targets = state.withLock { $0.listeners.values.flatMap(\.values) }
-                for target in targets { target.yield(.resubscribed) }
+                for target in targets { target(.resubscribed) }
             }
         }
     }
@@ -48,11 +51,10 @@ final class ResultListener: Sendable {
     /// Registers for `channel` and returns once Redis has confirmed the subscription, so nothing
     /// published afterwards can be missed.
     /// - Throws: ``RedisClientError`` when the subscription is not confirmed in time.
-    func listen(_ channel: String) async throws -> (id: UInt64, signals: AsyncStream<Signal>) {
-        let (signals, continuation) = AsyncStream.makeStream(of: Signal.self, bufferingPolicy: .unbounded)
+    func listen(_ channel: String, handler: @escaping Handler) async throws -> UInt64 {
         let id = registry.state.withLock { state in
             state.nextID += 1
-            state.listeners[channel, default: [:]][state.nextID] = continuation
+            state.listeners[channel, default: [:]][state.nextID] = handler
             if state.dispatcher == nil {
                 state.dispatcher = Task { [registry, events = subscriber.events] in
                     for await event in events { registry.dispatch(event) }
@@ -66,35 +68,32 @@ final class ResultListener: Sendable {
             stopListening(channel, id: id)
             throw error
         }
-        return (id, signals)
+        return id
     }
 
     /// Unregisters; unsubscribes from the channel when nobody else listens to it. The decision and
     /// the unsubscribe happen under the lock that registrations take, so a listener registering at
     /// the same moment keeps its subscription.
     func stopListening(_ channel: String, id: UInt64) {
-        let continuation = registry.state.withLock { state -> AsyncStream<Signal>.Continuation? in
-            let removed = state.listeners[channel]?.removeValue(forKey: id)
+        registry.state.withLock { state in
+            state.listeners[channel]?.removeValue(forKey: id)
             if state.listeners[channel]?.isEmpty == true {
                 state.listeners[channel] = nil
                 subscriber.unsubscribe([channel])
             }
-            return removed
         }
-        continuation?.finish()
     }
 
-    /// Stops the dispatcher and the subscriber; every waiter's stream ends.
+    /// Stops the dispatcher and the subscriber; waiters end with their timeout or cancellation.
     func close() {
-        let (dispatcher, continuations) = registry.state.withLock { state in
+        let dispatcher = registry.state.withLock { state in
             defer {
                 state.listeners = [:]
                 state.dispatcher = nil
             }
-            return (state.dispatcher, state.listeners.values.flatMap(\.values))
+            return state.dispatcher
         }
         subscriber.close()
         dispatcher?.cancel()
-        for continuation in continuations { continuation.finish() }
     }
 }
