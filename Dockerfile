@@ -9,6 +9,7 @@ COPY Package.swift ./
 COPY Sources ./Sources
 COPY Tests ./Tests
 COPY Benchmarks ./Benchmarks
+COPY Examples ./Examples
 RUN swift build -c release --product celeriac \
     && swift build -c release --product celeriac-worker \
     && swift build -c release --product celeriac-beat \
@@ -20,5 +21,6 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends libhiredis0.14 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/ /usr/local/bin/
+COPY Examples/beat.json /etc/celeriac/beat.json
 ENV CELERIAC_BROKER_URL=redis://redis:6379/0
 CMD ["celeriac-worker"]

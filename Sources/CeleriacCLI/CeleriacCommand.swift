@@ -13,6 +13,7 @@ struct CeleriacCommand {
           ping        Check that the broker (and the result backend, if different) answer.
           call        Send a task by name; with --wait, print its result.
           result      Print a task's state and result.
+          schedule    Print the next run times of a beat schedule file.
 
         Options:
         \(ParsedCommandLine.helpText(for: [.help, .version]))
@@ -40,9 +41,36 @@ struct CeleriacCommand {
         case "result":
             arguments.removeFirst()
             exit(await result(arguments))
+        case "schedule":
+            arguments.removeFirst()
+            exit(schedule(arguments))
         default:
             StandardStreams.printError("unknown command '\(first)'; run 'celeriac --help'", program: program)
             exit(ExitStatus.usage)
+        }
+    }
+
+    /// `celeriac schedule FILE [--count N]`: the next run times of each entry, like `celeriac-beat --dry-run`.
+    static func schedule(_ arguments: [String]) -> Int32 {
+        let options = [CommandLineOption("count", value: "N", help: "Run times per entry (default 5).")]
+        let commandLine = CommandLineTool.parseOrExit(
+            arguments, program: "\(program) schedule", usage: "celeriac schedule FILE [--count N]",
+            summary: "Prints the next run times of each entry of a beat schedule file (no Redis needed).",
+            options: options)
+        do {
+            guard commandLine.positionals.count == 1, let path = commandLine.positionals.first else {
+                throw UsageError("give exactly one schedule file")
+            }
+            let count = try commandLine.integer("count", in: 1...10_000) ?? 5
+            let schedule = try BeatSchedule(contentsOf: path)
+            StandardStreams.printLine(BeatCommand.listing(schedule, count: count))
+            return ExitStatus.success
+        } catch let error as UsageError {
+            StandardStreams.printError("\(error); run 'celeriac schedule --help'", program: program)
+            return ExitStatus.usage
+        } catch {
+            StandardStreams.printError("\(error)", program: program)
+            return ExitStatus.usage
         }
     }
 

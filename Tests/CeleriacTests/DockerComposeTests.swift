@@ -1,3 +1,4 @@
+import Celeriac
 import Foundation
 import RedisTestSupport
 import Testing
@@ -25,7 +26,7 @@ import Testing
                 assert service["environment"]["CELERIAC_BROKER_URL"].startswith("redis://redis:"), service
                 assert "redis" in service["depends_on"], service
             assert services["worker"]["command"] == ["celeriac-worker"]
-            assert services["beat"]["command"] == ["celeriac-beat"]
+            assert services["beat"]["command"][:2] == ["celeriac-beat", "--schedule"], services["beat"]["command"]
             print("ok", sorted(services))
             """
         let result = try await CommandRunner.run(
@@ -35,11 +36,18 @@ import Testing
         #expect(result.standardOutput.hasPrefix("ok ['beat', 'redis', 'worker']"))
     }
 
+    @Test func theExampleBeatScheduleLoads() throws {
+        let schedule = try BeatSchedule(contentsOf: repositoryRoot.appendingPathComponent("Examples/beat.json").path)
+        #expect(schedule.entries.map(\.name) == ["heartbeat", "nightly-sum"])
+    }
+
     @Test func dockerfileBuildsOnTheSwiftImageWithHiredis() throws {
         let dockerfile = try String(contentsOf: repositoryRoot.appendingPathComponent("Dockerfile"), encoding: .utf8)
         #expect(dockerfile.contains("FROM swift:6"))
         #expect(dockerfile.contains("libhiredis-dev"))
         #expect(dockerfile.contains("celeriac-worker"))
         #expect(dockerfile.contains("celeriac-beat"))
+        // Package.swift names Examples/ExampleWorker: the build stage must have it.
+        #expect(dockerfile.contains("COPY Examples ./Examples"))
     }
 }

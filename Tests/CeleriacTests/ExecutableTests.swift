@@ -109,8 +109,11 @@ import Testing
         #expect(version.standardOutput.hasPrefix("\(name) 0.1.0"))
 
         let port = try RedisServerProcess.freePort()
+        let schedule = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Examples/beat.json").path
         let unreachable = try await CommandRunner.run(
-            executable(name), [], environment: ["CELERIAC_BROKER_URL": "redis://127.0.0.1:\(port)/0"])
+            executable(name), name == "celeriac-beat" ? ["--schedule", schedule] : [],
+            environment: ["CELERIAC_BROKER_URL": "redis://127.0.0.1:\(port)/0"])
         #expect(unreachable.status == 1)
         #expect(unreachable.standardError.contains("cannot reach the broker"))
 

@@ -189,4 +189,39 @@ struct PythonProducerInteropTests {
             #expect(try await harness.redis.hgetall("unacked").isEmpty)
         }
     }
+
+    @Test func beatTasksReachAPythonWorker() async throws {
+        try await withRedisServer { server in
+            let log = server.directory.appendingPathComponent("celery-worker.log")
+            let python = try ChildProcess(
+                try #require(interopPython),
+                ["-m", "celery", "-A", "celeriac_interop", "worker", "-P", "solo", "-Q", "beat.py", "-n", "python@beat",
+                 "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                environment: pythonEnvironment(server), outputPath: log.path)
+            let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
+            let schedule = try BeatSchedule(entries: [
+                BeatEntry(name: "py", task: "celeriac.examples.mul", args: [6, 7], options: TaskOptions(queue: "beat.py"),
+                          timing: .every(.milliseconds(500)))
+            ])
+            let beat = Beat(app: app, schedule: schedule, configuration: BeatConfiguration(lease: .seconds(1)), logger: WorkerLogger(level: .warning))
+            let running = Task { try await beat.run() }
+            let backend = try await RedisConnection.connect(url: server.url(database: 1))
+            let served = try await eventually(attempts: 3000) {
+                let keys = try await backend.send("KEYS", "celery-task-meta-*").array ?? []
+                return keys.count >= 2
+            }
+            beat.shutdown()
+            try await running.value
+            #expect(served, "\((try? String(contentsOf: log, encoding: .utf8))?.suffix(2000) ?? "")")
+            for key in (try await backend.send("KEYS", "celery-task-meta-*").array ?? []).prefix(2) {
+                let name = try #require(key.bytes)
+                let value = try #require(try await backend.get(name))
+                let stored = try TaskResultMeta(decoding: value)
+                #expect(stored.state == .success && stored.result == 42 && stored.fields["worker"] == "python@beat")
+            }
+            await backend.close()
+            await app.close()
+            await RedisServerProcess.onOwnThread { python.terminate(grace: 10) }
+        }
+    }
 }

@@ -40,7 +40,9 @@ import Testing
 
     @Test func waitersGetAConnectionWhenOneIsReturned() async throws {
         try await withRedisServer { server in
-            let pool = try RedisConnectionPool(url: server.url(), configuration: .init(maximumConnections: 1))
+            // A generous acquire timeout: twenty callers queue for one connection on a busy machine.
+            let pool = try RedisConnectionPool(
+                url: server.url(), configuration: .init(maximumConnections: 1, acquireTimeout: .seconds(60)))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<20 {
                     group.addTask { try await pool.lpush("order", [index]) }

@@ -27,8 +27,9 @@ import Testing
         try await withRedisServer { server in
             let admin = try await RedisConnection.connect(url: server.url())
             let redis = try await RedisConnection.connect(url: server.url() + "?timeout=0.3")
-            // CLIENT PAUSE holds every client's commands (the admin's too) for 2 s; ours times out at 0.3 s.
-            try await admin.send("CLIENT", "PAUSE", 2_000, "ALL")
+            // CLIENT PAUSE holds every client's commands (the admin's too) for 10 s, long enough
+            // even on a machine busy with other tests; ours times out at 0.3 s.
+            try await admin.send("CLIENT", "PAUSE", 10_000, "ALL")
             let error = await #expect(throws: RedisClientError.self) { try await redis.ping() }
             #expect(error?.code == .timeout)
             // A late reply must never be taken for the next command's: the connection is closed.
