@@ -14,6 +14,7 @@ struct CeleriacCommand {
           call        Send a task by name; with --wait, print its result.
           result      Print a task's state and result.
           schedule    Print the next run times of a beat schedule file.
+          beat        Run beat (the same as celeriac-beat), e.g. 'celeriac beat --schedule FILE --dry-run'.
 
         Options:
         \(ParsedCommandLine.helpText(for: [.help, .version]))
@@ -44,6 +45,9 @@ struct CeleriacCommand {
         case "schedule":
             arguments.removeFirst()
             exit(schedule(arguments))
+        case "beat":
+            arguments.removeFirst()
+            exit(await BeatCommand.run(program: "celeriac beat", arguments: arguments))
         default:
             StandardStreams.printError("unknown command '\(first)'; run 'celeriac --help'", program: program)
             exit(ExitStatus.usage)

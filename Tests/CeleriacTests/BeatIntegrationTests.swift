@@ -206,6 +206,8 @@ import Testing
         #expect(lines.dropFirst().allSatisfy { $0.contains("03:00 Europe/Berlin") })
         let listed = try await CommandRunner.run(celeriac, ["schedule", good.path, "--count", "3"])
         #expect(listed.status == 0 && listed.standardOutput == dryRun.standardOutput)
+        let viaCeleriac = try await CommandRunner.run(celeriac, ["beat", "--schedule", good.path, "--dry-run", "--count", "3"])
+        #expect(viaCeleriac.status == 0 && viaCeleriac.standardOutput == dryRun.standardOutput)
 
         let refused = try await CommandRunner.run(beat, ["--schedule", bad.path])
         #expect(refused.status == 2)
