@@ -13,6 +13,7 @@ struct CeleriacCommand {
           ping        Check that the broker (and the result backend, if different) answer.
           call        Send a task by name; with --wait, print its result.
           result      Print a task's state and result.
+          revoke      Revoke tasks by id (no worker starts them; --terminate stops running ones).
           schedule    Print the next run times of a beat schedule file.
           beat        Run beat (the same as celeriac-beat), e.g. 'celeriac beat --schedule FILE --dry-run'.
 
@@ -45,6 +46,9 @@ struct CeleriacCommand {
         case "schedule":
             arguments.removeFirst()
             exit(schedule(arguments))
+        case "revoke":
+            arguments.removeFirst()
+            exit(await revoke(arguments))
         case "beat":
             arguments.removeFirst()
             exit(await BeatCommand.run(program: "celeriac beat", arguments: arguments))
@@ -52,6 +56,40 @@ struct CeleriacCommand {
             StandardStreams.printError("unknown command '\(first)'; run 'celeriac --help'", program: program)
             exit(ExitStatus.usage)
         }
+    }
+
+    /// `celeriac revoke <id>... [--terminate]`: revokes the tasks on every worker, now and later.
+    static func revoke(_ arguments: [String]) async -> Int32 {
+        let options = ConnectionSettings.options + [
+            CommandLineOption("terminate", help: "Also stop the tasks where they run now."),
+            CommandLineOption("json", help: "Print the revoked ids as a JSON array."),
+        ]
+        let commandLine = CommandLineTool.parseOrExit(
+            arguments, program: "\(program) revoke", usage: "celeriac revoke <task id>... [--terminate]",
+            summary: "Revokes tasks: no worker (Celeriac or Python) starts them; kept in Redis for 3 hours.",
+            options: options)
+        guard !commandLine.positionals.isEmpty else {
+            StandardStreams.printError("give at least one task id; run 'celeriac revoke --help'", program: program)
+            return ExitStatus.usage
+        }
+        let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
+        _ = await CommandLineTool.pingOrExit(settings.brokerURL, role: "broker", program: program)
+        do {
+            let app = try CeleriacApp(brokerURL: settings.brokerURL, backendURL: settings.backendURL)
+            try await app.revoke(commandLine.positionals, terminate: commandLine.flag("terminate"))
+            await app.close()
+        } catch {
+            StandardStreams.printError("cannot revoke: \(error)", program: program)
+            return ExitStatus.failure
+        }
+        if commandLine.flag("json") {
+            StandardStreams.printLine(JSONValue.array(commandLine.positionals.map(JSONValue.string)).serializedString)
+        } else {
+            for id in commandLine.positionals {
+                StandardStreams.printLine("revoked \(id)\(commandLine.flag("terminate") ? " (terminate)" : "")")
+            }
+        }
+        return ExitStatus.success
     }
 
     /// `celeriac schedule FILE [--count N]`: the next run times of each entry, like `celeriac-beat --dry-run`.

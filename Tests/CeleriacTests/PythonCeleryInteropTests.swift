@@ -224,4 +224,28 @@ struct PythonProducerInteropTests {
             await RedisServerProcess.onOwnThread { python.terminate(grace: 10) }
         }
     }
+
+    @Test func pythonControlRevokeAndInspectPingReachACeleriacWorker() async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 2, hostname: "swift@control")) { harness in
+            let python = URL(fileURLWithPath: try #require(interopPython))
+            let ping = try await CommandRunner.run(
+                python, ["-m", "celery", "-A", "celeriac_interop", "inspect", "ping", "-d", "swift@control", "--timeout", "10"],
+                environment: pythonEnvironment(harness.server))
+            #expect(ping.standardOutput.contains("swift@control"), "\(ping.standardOutput)\n\(ping.standardError.suffix(2000))")
+            #expect(ping.standardOutput.contains("pong"))
+
+            let delayed = try await harness.app.send("celeriac.examples.add", args: [1, 2], options: TaskOptions(countdown: .seconds(60)))
+            #expect(try await eventually { try await harness.redis.zcard("celeriac.scheduled") == 1 })
+            let revoke = try await CommandRunner.run(
+                python, ["-m", "celery", "-A", "celeriac_interop", "control", "revoke", delayed.id, "-d", "swift@control", "--timeout", "10"],
+                environment: pythonEnvironment(harness.server))
+            #expect(revoke.standardOutput.contains("flagged as revoked"), "\(revoke.standardOutput)\n\(revoke.standardError.suffix(2000))")
+            let failure = await #expect(throws: TaskFailure.self) { try await delayed.get(timeout: .seconds(15)) }
+            #expect(failure?.type == "TaskRevokedError")
+            // Kept in Redis for workers that start later, although Python's CLI wrote nothing there.
+            #expect(try await harness.redis.zscore("celeriac.revoked", delayed.id) != nil)
+            try await harness.makeScheduledMessagesDue()
+            #expect(await eventually(attempts: 500) { harness.logs.contains("task.revoked id=\(delayed.id)") })
+        }
+    }
 }

@@ -71,3 +71,14 @@ func withWorker(
         await app.close()
     }
 }
+
+extension WorkerHarness {
+    /// Makes every message held in `celeriac.scheduled` due now (tests use long countdowns, so
+    /// that a slow machine cannot run them early, and then bring them forward).
+    func makeScheduledMessagesDue() async throws {
+        let tags = try await redis.send(RESPCommand("ZRANGE", "celeriac.scheduled", 0, -1)).array ?? []
+        for tag in tags.compactMap(\.bytes) {
+            _ = try await redis.send(RESPCommand("ZADD", "celeriac.scheduled", 0, tag))
+        }
+    }
+}

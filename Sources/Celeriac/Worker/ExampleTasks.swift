@@ -88,7 +88,12 @@ public enum ExampleTasks {
             try arguments.numbers.reduce(JSONValue.integer(0)) { try add($0, $1) }
         }
         registry.register(Sleep.self) { arguments, context in
-            try await Task.sleep(for: .milliseconds(Int(arguments.seconds * 1000)))
+            // In slices, so that a revoke with terminate (or a soft time limit) stops it promptly.
+            let until = ContinuousClock.now + .milliseconds(Int(arguments.seconds * 1000))
+            while ContinuousClock.now < until {
+                try context.checkCancellation()
+                try await Task.sleep(for: min(.milliseconds(100), until - ContinuousClock.now))
+            }
             try context.checkCancellation()
             let seconds = arguments.seconds
             return seconds.rounded() == seconds && abs(seconds) < 1e15 ? .integer(Int(seconds)) : .double(seconds)

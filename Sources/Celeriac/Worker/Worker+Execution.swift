@@ -22,8 +22,12 @@ extension Worker {
                 failure: TaskFailure(type: "NotRegistered", module: "celery.exceptions", message: message.taskName))
             return
         }
+        if isRevoked(message.id) {
+            discardRevoked(delivery, reason: "revoked")
+            return
+        }
         if let expires = message.expires, expires <= Date() {
-            revokeExpired(delivery)
+            discardRevoked(delivery, reason: "expired")
             return
         }
         if let limiter = rateLimiter(for: task) {
@@ -69,7 +73,9 @@ extension Worker {
             // Cold shutdown: store nothing. An acks-late message stays unacked and comes back.
             logger.warning("task.abandoned", ["id": message.id, "name": message.taskName, "acks_late": "\(acksLate)"])
         } else {
-            await finish(delivery, task: task, outcome: outcome, runtime: runtime, acksLate: acksLate, ignoreResult: ignoreResult)
+            await finish(
+                delivery, task: task, context: context, outcome: outcome, runtime: runtime, acksLate: acksLate,
+                ignoreResult: ignoreResult)
         }
         state.withLock { state in
             state.active[delivery.deliveryTag] = nil
@@ -143,7 +149,8 @@ extension Worker {
 
     /// Stores the outcome, publishes callbacks/errbacks or the retry, acks, logs.
     private func finish(
-        _ delivery: Delivery, task: RegisteredTask, outcome: Outcome, runtime: Duration, acksLate: Bool, ignoreResult: Bool
+        _ delivery: Delivery, task: RegisteredTask, context: TaskContext, outcome: Outcome, runtime: Duration,
+        acksLate: Bool, ignoreResult: Bool
     ) async {
         let message = delivery.message
         let lateAck: [CompletionWriter.Item] = acksLate ? [.ackAfterStores(delivery.deliveryTag)] : []
@@ -155,6 +162,13 @@ extension Worker {
             let meta = resultMeta(delivery, state: .success, result: value, children: children, done: true)
             writer.enqueue((ignoreResult ? [] : [.store(meta)]) + lateAck)
             logger.info("task.succeeded", ["id": message.id, "name": message.taskName, "runtime": seconds])
+
+        case .failure where context.stopReason == .revoked:
+            // Revoked with terminate, and it stopped: REVOKED `terminated`, as Celery stores it.
+            let failure = TaskFailure(type: "TaskRevokedError", module: "celery.exceptions", message: "terminated")
+            let meta = resultMeta(delivery, state: .revoked, result: failure.storedValue, done: true)
+            writer.enqueue((ignoreResult ? [] : [.store(meta)]) + lateAck)
+            logger.info("task.revoked", ["id": message.id, "name": message.taskName, "reason": "terminated", "runtime": seconds])
 
         case .failure(let error):
             if let retry = retryRequest(for: error, task: task, retries: message.retries) {

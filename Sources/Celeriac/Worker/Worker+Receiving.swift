@@ -36,8 +36,12 @@ extension Worker {
             return nil
         }
         let now = Date()
+        if isRevoked(message.id) {
+            discardRevoked(delivery, reason: "revoked")
+            return nil
+        }
         if let expires = message.expires, expires <= now {
-            revokeExpired(delivery)
+            discardRevoked(delivery, reason: "expired")
             return nil
         }
         if let eta = message.eta, eta > now {
@@ -76,16 +80,17 @@ extension Worker {
         }
     }
 
-    /// Stores REVOKED (`expired`) and acks, as Celery does for a message past its `expires`.
-    func revokeExpired(_ delivery: Delivery) {
-        let failure = TaskFailure(type: "TaskRevokedError", module: "celery.exceptions", message: "expired")
+    /// Stores REVOKED and acks, as Celery does for a message past its `expires` (`reason`
+    /// `expired`) or whose id was revoked (`revoked`).
+    func discardRevoked(_ delivery: Delivery, reason: String) {
+        let failure = TaskFailure(type: "TaskRevokedError", module: "celery.exceptions", message: reason)
         var items: [CompletionWriter.Item] = []
         if !ignoresResult(delivery.message, registry[delivery.message.taskName]) {
             items.append(.store(resultMeta(delivery, state: .revoked, result: failure.storedValue, done: true)))
         }
         items.append(.ackAfterStores(delivery.deliveryTag))
         writer.enqueue(items)
-        logger.info("task.revoked", ["id": delivery.message.id, "name": delivery.message.taskName, "reason": "expired"])
+        logger.info("task.revoked", ["id": delivery.message.id, "name": delivery.message.taskName, "reason": reason])
         state.withLock { $0.processed += 1 }
     }
 

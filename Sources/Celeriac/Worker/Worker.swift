@@ -49,6 +49,8 @@ public final class Worker: Sendable {
         /// Messages due within ``WorkerConfiguration/scheduleThreshold``, waiting in memory.
         var delayed: [String: Delivery] = [:]
         var processed = 0
+        /// Revoked task ids: from Redis at start, then from pidbox broadcasts.
+        var revoked: Set<String> = []
     }
 
     struct ActiveTask {
@@ -90,6 +92,9 @@ public final class Worker: Sendable {
             state.liveRunners = configuration.concurrency
         }
         _ = try await app.broker.pool.ping()
+        await loadRevoked()
+        let control = try RedisSubscriber(app.broker.pool.redis)
+        try await control.subscribe([ControlRequest.channel(database: app.broker.pool.redis.database)])
         writer.start()
         logger.info(
             "worker.ready",
@@ -104,6 +109,7 @@ public final class Worker: Sendable {
             Task(executorPreference: threadPool) { await self.runnerLoop() }
         }
         let housekeeping = Task { await self.housekeepingLoop() }
+        let controlling = Task { await self.controlLoop(control) }
 
         await stopRequested.wait()
         logger.info("worker.stopping", ["mode": "warm", "running": "\(state.withLock { $0.active.count })"])
@@ -141,6 +147,8 @@ public final class Worker: Sendable {
         }
         housekeeping.cancel()
         await housekeeping.value
+        control.close()
+        await controlling.value
         if !coldStopRequested.isFired { await fetching.value }
         await writer.close()
         threadPool.stop()

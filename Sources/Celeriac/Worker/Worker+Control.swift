@@ -1,0 +1,107 @@
+import Foundation
+import RESP
+
+extension Worker {
+    /// Listens on the pidbox (`/<db>.celery.pidbox`) and answers the commands this worker knows:
+    /// `ping`, `revoke`, `terminate`. Others get Celery's `KeyError` reply. Returns when the
+    /// subscriber is closed.
+    func controlLoop(_ subscriber: RedisSubscriber) async {
+        for await event in subscriber.events {
+            switch event {
+            case .message(let message):
+                guard let request = try? ControlRequest(decoding: message.payload) else {
+                    logger.warning("control.unreadable", ["channel": message.channel])
+                    continue
+                }
+                guard request.isAddressed(to: configuration.hostname) else { continue }
+                await handle(request)
+            case .resubscribed:
+                // Broadcasts sent while disconnected are lost: the revoked set in Redis has them.
+                await loadRevoked()
+            }
+        }
+    }
+
+    /// Reads the revoked ids kept in Redis into memory.
+    func loadRevoked() async {
+        do {
+            let ids = try await RevokedTasks(pool: app.broker.pool).current()
+            state.withLock { $0.revoked.formUnion(ids) }
+        } catch {
+            logger.warning("revoked.load_failed", ["error": "\(error)"])
+        }
+    }
+
+    /// Whether a task id was revoked.
+    func isRevoked(_ id: String) -> Bool {
+        state.withLock { $0.revoked.contains(id) }
+    }
+
+    private func handle(_ request: ControlRequest) async {
+        logger.info("control.received", ["method": request.method])
+        let reply: JSONValue
+        switch request.method {
+        case "ping":
+            reply = ["ok": "pong"]
+        case "revoke", "terminate":
+            reply = await revoke(request)
+        default:
+            reply = ["error": .string("KeyError('\(request.method)')")]
+        }
+        guard let envelope = request.replyEnvelope(from: configuration.hostname, value: reply),
+            let routingKey = request.replyRoutingKey
+        else { return }
+        do {
+            // Route like kombu: to every queue bound to the reply exchange with this routing key.
+            let members = try await app.broker.pool.smembers(QueueKeys.bindingKey(exchange: "reply.celery.pidbox"))
+            for member in members {
+                let parts = String(decoding: member, as: UTF8.self).components(separatedBy: QueueKeys.separator)
+                guard parts.count == 3, parts[0] == routingKey else { continue }
+                _ = try await app.broker.pool.lpush(parts[2], [envelope])
+            }
+        } catch {
+            logger.warning("control.reply_failed", ["method": request.method, "error": "\(error)"])
+        }
+    }
+
+    /// Celery's revoke: remember the ids (memory and Redis), store REVOKED for those not running
+    /// here, and with `terminate` ask running ones to stop.
+    private func revoke(_ request: ControlRequest) async -> JSONValue {
+        let ids: [String]
+        switch request.arguments["task_id"] {
+        case .string(let id)?: ids = [id]
+        case .array(let list)?: ids = list.compactMap(\.stringValue)
+        default: ids = []
+        }
+        let terminate = request.method == "terminate" || request.arguments["terminate"]?.boolValue == true
+        let running = state.withLock { state -> [String: TaskContext] in
+            state.revoked.formUnion(ids)
+            var running: [String: TaskContext] = [:]
+            for task in state.active.values where ids.contains(task.delivery.message.id) {
+                running[task.delivery.message.id] = task.context
+            }
+            return running
+        }
+        do {
+            try await RevokedTasks(pool: app.broker.pool).add(ids)
+        } catch {
+            logger.warning("revoked.save_failed", ["error": "\(error)"])
+        }
+        for id in ids where running[id] == nil {
+            // Like Celery: only a task that has not started or finished is marked at once.
+            let current = try? await app.backend.meta(for: id)
+            if current == nil || [.pending, .received, .retry].contains(current?.state) {
+                let failure = TaskFailure(type: "TaskRevokedError", module: "celery.exceptions", message: "revoked")
+                var meta = TaskResultMeta(taskID: id, state: .revoked, result: failure.storedValue, dateDone: Date())
+                meta.fields["children"] = .null
+                writer.enqueue([.store(meta)])
+            }
+        }
+        logger.info("task.revoked", ["ids": ids.joined(separator: ","), "terminate": "\(terminate)"])
+        guard terminate else {
+            return ["ok": .string("tasks {" + ids.map { "'\($0)'" }.joined(separator: ", ") + "} flagged as revoked")]
+        }
+        for context in running.values { context.requestStop(.revoked) }
+        return ["ok": .string(running.isEmpty ? "terminate: tasks unknown" : "terminate: " + running.keys.sorted().joined(separator: ", "))]
+    }
+}
