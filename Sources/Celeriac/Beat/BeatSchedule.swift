@@ -86,11 +86,15 @@ public struct BeatEntry: Sendable, Hashable {
     public var name: String
     /// The task name.
     public var task: String
+    /// Positional arguments of each run.
     public var args: [JSONValue]
+    /// Keyword arguments of each run.
     public var kwargs: JSONObject
     /// `apply_async` options: queue, priority, expires (seconds), ...
     public var options: TaskOptions
+    /// When it runs.
     public var timing: BeatTiming
+    /// What happens to runs that fell due while no beat ran.
     public var missed: MissedRunPolicy
 
     /// Creates an entry.

@@ -13,10 +13,13 @@ import Foundation
 /// first occurrence, unless the hour field is `*`, in which case both hours run (an every-15-minutes
 /// job keeps its pace). Neither a skipped nor a doubled run.
 public struct Crontab: Sendable, Hashable, CustomStringConvertible {
-    /// The allowed values of each field.
+    /// The minutes (0-59) it runs at.
     public let minutes: Set<Int>
+    /// The hours (0-23) it runs at.
     public let hours: Set<Int>
+    /// The days of the month (1-31) it runs on.
     public let daysOfMonth: Set<Int>
+    /// The months (1-12) it runs in.
     public let months: Set<Int>
     /// 0 = Sunday ... 6 = Saturday.
     public let daysOfWeek: Set<Int>

@@ -12,8 +12,9 @@ public struct DeadLetterEntry: Sendable, Hashable {
     public var message: [UInt8]
     /// The worker that gave up on it.
     public var worker: String
-    /// The task id and name, when they could be read.
+    /// The task id, when it could be read.
     public var taskID: String?
+    /// The task name, when it could be read.
     public var taskName: String?
     /// When it was dead-lettered.
     public var time: Date

@@ -10,8 +10,9 @@ public struct ControlRequest: Sendable, Hashable {
     public var arguments: JSONObject
     /// The node names it is for; `nil` for every worker.
     public var destination: [String]?
-    /// A name pattern (with ``matcher`` `glob` or `pcre`) selecting workers.
+    /// A name pattern selecting workers.
     public var pattern: String?
+    /// How ``pattern`` matches: `glob` or `pcre`.
     public var matcher: String?
     /// The request's ticket; replies carry it. `nil` for casts (no reply wanted).
     public var ticket: String?

@@ -58,9 +58,13 @@ public struct WorkerLogger: Sendable {
         sink(line)
     }
 
+    /// Logs `event` at debug level.
     public func debug(_ event: String, _ fields: LogFields = [:]) { log(.debug, event, fields) }
+    /// Logs `event` at info level.
     public func info(_ event: String, _ fields: LogFields = [:]) { log(.info, event, fields) }
+    /// Logs `event` at warning level.
     public func warning(_ event: String, _ fields: LogFields = [:]) { log(.warning, event, fields) }
+    /// Logs `event` at error level.
     public func error(_ event: String, _ fields: LogFields = [:]) { log(.error, event, fields) }
 
     /// logfmt quoting: bare when the value has no space, quote, `=` or control character.
