@@ -173,6 +173,8 @@ import Testing
             beat.shutdown()
             try await running.value
             let backend = try await RedisConnection.connect(url: harness.server.url(database: 1))
+            // Results are written in batches: wait for them rather than for the log lines.
+            #expect(try await eventually { (try await backend.send("KEYS", "celery-task-meta-*").array ?? []).count >= 2 })
             let keys = try await backend.send("KEYS", "celery-task-meta-*").array ?? []
             #expect(keys.count >= 2)
             for key in keys.prefix(2) {

@@ -248,4 +248,79 @@ struct PythonProducerInteropTests {
             #expect(await eventually(attempts: 500) { harness.logs.contains("task.revoked id=\(delayed.id)") })
         }
     }
+
+    /// Runs `celery -A celeriac_interop inspect|control <arguments> --json` and returns the parsed
+    /// replies by node name.
+    private func celery(_ server: RedisServerProcess, _ arguments: [String]) async throws -> JSONObject {
+        let run = try await CommandRunner.run(
+            URL(fileURLWithPath: try #require(interopPython)),
+            ["-m", "celery", "-A", "celeriac_interop"] + arguments
+                + ["--json", "--timeout", "10", "-d", "one@inspect,two@inspect"],
+            environment: pythonEnvironment(server))
+        let line = run.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
+        // `inspect` prints one object; `control` a list of one-entry objects.
+        switch try? JSONValue(parsing: line) {
+        case .object(let replies)?:
+            return replies
+        case .array(let list)?:
+            var replies = JSONObject()
+            for case .object(let entry) in list { for (node, reply) in entry { replies[node] = reply } }
+            return replies
+        default:
+            Issue.record("celery \(arguments): \(run.standardOutput)\n\(run.standardError.suffix(1500))")
+            return [:]
+        }
+    }
+
+    @Test func pythonInspectSeesTwoCeleriacWorkers() async throws {
+        try await withWorker(WorkerConfiguration(queues: ["celery", "extra"], concurrency: 1, prefetch: 2, hostname: "one@inspect")) { harness in
+            let registry = TaskRegistry()
+            ExampleTasks.register(in: registry)
+            let second = Worker(
+                app: harness.app, registry: registry,
+                configuration: WorkerConfiguration(concurrency: 1, prefetch: 2, hostname: "two@inspect"),
+                logger: WorkerLogger(level: .warning))
+            let running = Task { try await second.run() }
+            // Two long tasks (one on each worker) and two waiting behind them.
+            let long = try await harness.app.sendMany((0..<4).map { _ in harness.app.message("celeriac.examples.sleep", args: [20]) })
+            #expect(await eventually { harness.worker.activeTaskIDs.count == 1 && second.activeTaskIDs.count == 1 })
+
+            let ping = try await celery(harness.server, ["inspect", "ping"])
+            #expect(ping["one@inspect"] == ["ok": "pong"] && ping["two@inspect"] == ["ok": "pong"])
+            let active = try await celery(harness.server, ["inspect", "active"])
+            let activeIDs = Set(["one@inspect", "two@inspect"].compactMap { active[$0]?.arrayValue?.first?["id"]?.stringValue })
+            #expect(activeIDs.count == 2 && activeIDs.isSubset(of: Set(long.map(\.id))))
+            #expect(active["one@inspect"]?.arrayValue?.first?["acknowledged"] == true)
+            #expect(active["one@inspect"]?.arrayValue?.first?["delivery_info"]?["routing_key"] == "celery")
+            let reserved = try await celery(harness.server, ["inspect", "reserved"])
+            let reservedCount = (reserved["one@inspect"]?.arrayValue?.count ?? 0) + (reserved["two@inspect"]?.arrayValue?.count ?? 0)
+            #expect(reservedCount == 2)
+            let registered = try await celery(harness.server, ["inspect", "registered"])
+            #expect(registered["two@inspect"]?.arrayValue?.contains("celeriac.examples.add") == true)
+            let stats = try await celery(harness.server, ["inspect", "stats"])
+            #expect(stats["one@inspect"]?["pool"]?["max-concurrency"] == 1)
+            #expect(stats["one@inspect"]?["prefetch_count"] == 2)
+            #expect(stats["two@inspect"]?["clock"]?.stringValue != nil)
+            let queues = try await celery(harness.server, ["inspect", "active_queues"])
+            #expect(queues["one@inspect"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["celery", "extra"])
+            let query = try await celery(harness.server, ["inspect", "query_task", long[0].id])
+            let states = ["one@inspect", "two@inspect"].compactMap { query[$0]?[long[0].id]?.arrayValue?.first?.stringValue }
+            #expect(states.count == 1 && ["active", "reserved"].contains(states.first ?? ""), "\(query)")
+            let conf = try await celery(harness.server, ["inspect", "conf"])
+            #expect(conf["one@inspect"]?["worker_concurrency"] == 1)
+
+            try await harness.app.revoke([long[3].id])
+            let revoked = try await celery(harness.server, ["inspect", "revoked"])
+            #expect(revoked["one@inspect"]?.arrayValue?.contains(.string(long[3].id)) == true)
+            let limit = try await celery(harness.server, ["control", "rate_limit", "celeriac.examples.add", "5/s"])
+            #expect(limit["one@inspect"] == ["ok": "new rate limit set successfully"])
+            #expect(harness.worker.registry["celeriac.examples.add"]?.settings.rateLimit == RateLimit(count: 5, per: .seconds(1)))
+            let unknown = try await celery(harness.server, ["control", "pool_restart"])
+            #expect(unknown["two@inspect"]?["error"]?.stringValue?.hasPrefix("KeyError") == true)
+
+            try await harness.app.revoke(long.map(\.id), terminate: true)
+            second.shutdown()
+            try await running.value
+        }
+    }
 }

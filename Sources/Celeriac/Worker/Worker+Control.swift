@@ -3,8 +3,8 @@ import RESP
 
 extension Worker {
     /// Listens on the pidbox (`/<db>.celery.pidbox`) and answers the commands this worker knows:
-    /// `ping`, `revoke`, `terminate`. Others get Celery's `KeyError` reply. Returns when the
-    /// subscriber is closed.
+    /// `ping`, `revoke`, `terminate`, `shutdown` and the inspect commands of `Worker+Inspect`.
+    /// Others get Celery's `KeyError` reply. Returns when the subscriber is closed.
     func controlLoop(_ subscriber: RedisSubscriber) async {
         for await event in subscriber.events {
             switch event {
@@ -45,10 +45,14 @@ extension Worker {
             reply = ["ok": "pong"]
         case "revoke", "terminate":
             reply = await revoke(request)
+        case "shutdown":
+            logger.warning("worker.shutdown_requested", ["by": "remote control"])
+            shutdown()
+            return
         default:
-            reply = ["error": .string("KeyError('\(request.method)')")]
+            reply = inspect(request) ?? ["error": .string("KeyError('\(request.method)')")]
         }
-        guard let envelope = request.replyEnvelope(from: configuration.hostname, value: reply),
+        guard let envelope = request.replyEnvelope(from: configuration.hostname, value: reply, clock: tick()),
             let routingKey = request.replyRoutingKey
         else { return }
         do {

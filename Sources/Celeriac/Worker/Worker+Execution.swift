@@ -80,6 +80,7 @@ extension Worker {
         state.withLock { state in
             state.active[delivery.deliveryTag] = nil
             state.processed += 1
+            state.totals[message.taskName, default: 0] += 1
         }
     }
 

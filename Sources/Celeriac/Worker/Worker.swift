@@ -51,6 +51,11 @@ public final class Worker: Sendable {
         var processed = 0
         /// Revoked task ids: from Redis at start, then from pidbox broadcasts.
         var revoked: Set<String> = []
+        /// Tasks run, by name (`inspect stats`).
+        var totals: [String: Int] = [:]
+        var startedAt: Date?
+        /// The Lamport clock of control replies.
+        var clock = 0
     }
 
     struct ActiveTask {
@@ -89,6 +94,7 @@ public final class Worker: Sendable {
         try state.withLock { state in
             guard !state.hasStarted else { throw CeleriacError(.invalidConfiguration, "a worker runs only once") }
             state.hasStarted = true
+            state.startedAt = Date()
             state.liveRunners = configuration.concurrency
         }
         _ = try await app.broker.pool.ping()
