@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import RESP
 
@@ -90,13 +89,7 @@ public enum BeatCommand {
             return ExitStatus.usage
         }
         let beat = Beat(app: app, schedule: schedule, configuration: configuration, logger: WorkerLogger(level: logLevel))
-        let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { beat.shutdown() }
-            source.resume()
-            return source
-        }
+        let signals = CommandLineTool.onStopSignals { beat.shutdown() }
         var status = ExitStatus.success
         do {
             try await beat.run()

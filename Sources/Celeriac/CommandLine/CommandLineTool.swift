@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import RESP
 
@@ -50,6 +51,19 @@ public enum CommandLineTool {
         } catch {
             StandardStreams.printError("cannot reach the \(role): \(error)", program: program)
             exit(ExitStatus.failure)
+        }
+    }
+
+    /// Calls `handler` on each SIGTERM and SIGINT instead of letting them kill the process (the
+    /// first one starts a warm shutdown, the second a cold one). Cancel the returned sources when
+    /// done.
+    public static func onStopSignals(_ handler: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+        [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            return source
         }
     }
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import RESP
 
@@ -52,13 +51,7 @@ public enum WorkerCommand {
         let worker = Worker(
             app: app, registry: registry, configuration: workerArguments.configuration,
             logger: WorkerLogger(level: workerArguments.logLevel))
-        let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { worker.shutdown() }
-            source.resume()
-            return source
-        }
+        let signals = CommandLineTool.onStopSignals { worker.shutdown() }
         var status = ExitStatus.success
         do {
             try await worker.run()
