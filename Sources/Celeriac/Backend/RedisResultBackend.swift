@@ -1,6 +1,5 @@
 import Foundation
 import RESP
-import Synchronization
 
 /// Celery's Redis result backend: task states and results under `celery-task-meta-<id>`, each
 /// write published on the channel of the same name.
@@ -84,7 +83,7 @@ public final class RedisResultBackend: Sendable {
     public func waitForReadyState(of taskID: String, timeout: Duration?) async throws -> TaskResultMeta {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         let channel = Self.key(for: taskID)
-        let waiter = ReadyStateWaiter()
+        let waiter = OneShot<Result<TaskResultMeta, any Error>>()
         // Publishes are handled where they arrive (no task per waiter): a ready state resumes the
         // caller; after a reconnection the key is read again, off the dispatcher.
         let listenerID = try await listener.listen(channel) { [self] signal in
@@ -114,7 +113,7 @@ public final class RedisResultBackend: Sendable {
         }
         defer { timer?.cancel() }
         do {
-            return try await waiter.value()
+            return try await waiter.value(onCancel: .failure(CancellationError())).get()
         } catch let error as CeleriacError where error.code == .timeout {
             let state = (try? await meta(for: taskID))?.state ?? .pending
             throw CeleriacError(
@@ -140,36 +139,5 @@ public final class RedisResultBackend: Sendable {
     /// Stops the subscriber used for waiting. Waiting calls end with a timeout or an error.
     public func close() {
         listener.close()
-    }
-}
-
-/// The outcome of one wait, set once (by a publish, a re-read, the timer or cancellation) and
-/// awaited once.
-private final class ReadyStateWaiter: Sendable {
-    private let state = Mutex<(outcome: Result<TaskResultMeta, any Error>?, waiter: CheckedContinuation<TaskResultMeta, any Error>?)>((nil, nil))
-
-    func finish(_ outcome: Result<TaskResultMeta, any Error>) {
-        let waiter = state.withLock { state -> CheckedContinuation<TaskResultMeta, any Error>? in
-            guard state.outcome == nil else { return nil }
-            state.outcome = outcome
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(with: outcome)
-    }
-
-    func value() async throws -> TaskResultMeta {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                let ready = state.withLock { state -> Result<TaskResultMeta, any Error>? in
-                    if let outcome = state.outcome { return outcome }
-                    state.waiter = continuation
-                    return nil
-                }
-                if let ready { continuation.resume(with: ready) }
-            }
-        } onCancel: {
-            finish(.failure(CancellationError()))
-        }
     }
 }

@@ -89,16 +89,8 @@ public enum BeatCommand {
             return ExitStatus.usage
         }
         let beat = Beat(app: app, schedule: schedule, configuration: configuration, logger: WorkerLogger(level: logLevel))
-        let signals = CommandLineTool.onStopSignals { beat.shutdown() }
-        var status = ExitStatus.success
-        do {
-            try await beat.run()
-        } catch {
-            StandardStreams.printError("cannot reach the broker: \(error)", program: program)
-            status = ExitStatus.failure
-        }
-        for source in signals { source.cancel() }
-        await app.close()
-        return status
+        return await CommandLineTool.runUntilStopped(
+            program: program, app: app, failure: "cannot reach the broker", stop: { beat.shutdown() }
+        ) { try await beat.run() }
     }
 }

@@ -54,16 +54,30 @@ public enum CommandLineTool {
         }
     }
 
-    /// Calls `handler` on each SIGTERM and SIGINT instead of letting them kill the process (the
-    /// first one starts a warm shutdown, the second a cold one). Cancel the returned sources when
-    /// done.
-    public static func onStopSignals(_ handler: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
-        [SIGTERM, SIGINT].map { number in
+    /// Runs a long-lived service (a worker, a beat) until it returns; SIGTERM and SIGINT call
+    /// `stop` instead of killing the process (the first starts a warm shutdown, the second a cold
+    /// one). Closes `app` afterwards. Returns 0, or 1 after printing `failure: <error>` when `run`
+    /// throws.
+    public static func runUntilStopped(
+        program: String, app: CeleriacApp, failure: String, stop: @escaping @Sendable () -> Void,
+        _ run: () async throws -> Void
+    ) async -> Int32 {
+        let signals = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler(handler: handler)
+            source.setEventHandler(handler: stop)
             source.resume()
             return source
         }
+        var status = ExitStatus.success
+        do {
+            try await run()
+        } catch {
+            StandardStreams.printError("\(failure): \(error)", program: program)
+            status = ExitStatus.failure
+        }
+        for source in signals { source.cancel() }
+        await app.close()
+        return status
     }
 }

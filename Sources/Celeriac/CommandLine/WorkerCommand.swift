@@ -51,16 +51,8 @@ public enum WorkerCommand {
         let worker = Worker(
             app: app, registry: registry, configuration: workerArguments.configuration,
             logger: WorkerLogger(level: workerArguments.logLevel))
-        let signals = CommandLineTool.onStopSignals { worker.shutdown() }
-        var status = ExitStatus.success
-        do {
-            try await worker.run()
-        } catch {
-            StandardStreams.printError("the worker stopped: \(error)", program: program)
-            status = ExitStatus.failure
-        }
-        for source in signals { source.cancel() }
-        await app.close()
-        return status
+        return await CommandLineTool.runUntilStopped(
+            program: program, app: app, failure: "the worker stopped", stop: { worker.shutdown() }
+        ) { try await worker.run() }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 extension Worker {
     /// How one run of a task ended.
@@ -115,7 +114,7 @@ extension Worker {
             guard let hard else {
                 do { return .success(try await run.value) } catch { return .failure(Self.translate(error, context: context)) }
             }
-            let race = OutcomeRace()
+            let race = OneShot<Outcome>()
             let timer = Task {
                 try await Task.sleep(for: hard)
                 run.cancel()
@@ -125,7 +124,7 @@ extension Worker {
                 do { race.finish(.success(try await run.value)) } catch { race.finish(.failure(Self.translate(error, context: context))) }
                 timer.cancel()
             }
-            return await race.outcome()
+            return await race.value()
         } onCancel: {
             run.cancel()
         }
@@ -345,32 +344,6 @@ enum CallbackError: Error, CustomStringConvertible {
         switch self {
         case .compositeNotSupported(let type):
             return "a '\(type)' signature as callback is not supported yet (canvas: issue #5)"
-        }
-    }
-}
-
-/// The first of several outcomes, awaited once.
-private final class OutcomeRace: Sendable {
-    private let state = Mutex<(outcome: Worker.Outcome?, waiter: CheckedContinuation<Worker.Outcome, Never>?)>((nil, nil))
-
-    func finish(_ outcome: Worker.Outcome) {
-        let waiter = state.withLock { state -> CheckedContinuation<Worker.Outcome, Never>? in
-            guard state.outcome == nil else { return nil }
-            state.outcome = outcome
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: outcome)
-    }
-
-    func outcome() async -> Worker.Outcome {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> Worker.Outcome? in
-                if let outcome = state.outcome { return outcome }
-                state.waiter = continuation
-                return nil
-            }
-            if let ready { continuation.resume(returning: ready) }
         }
     }
 }
