@@ -13,6 +13,8 @@ public struct CeleriacError: Error, Sendable, CustomStringConvertible {
         public static let encoding = Code("encoding")
         /// A setting or option is invalid.
         public static let invalidConfiguration = Code("invalidConfiguration")
+        /// A canvas (chain, group, chord) cannot be built as given.
+        public static let invalidCanvas = Code("invalidCanvas")
     }
 
     /// What went wrong.

@@ -21,6 +21,12 @@ public final class RedisResultBackend: Sendable {
     /// The key of a task's result.
     public static func key(for taskID: String) -> String { "celery-task-meta-" + taskID }
 
+    /// The key of a saved group (`GroupResult.save()`), and the prefix of a chord's keys.
+    public static func groupKey(for groupID: String) -> String { "celery-taskset-meta-" + groupID }
+
+    /// The chord counters kept next to the results.
+    public var chords: ChordCounter { ChordCounter(pool: pool, expires: resultExpires) }
+
     // Stores unless the stored state is SUCCESS, in one step with its PUBLISH.
     // KEYS[1] = meta key; ARGV[1] = value; ARGV[2] = TTL in seconds, 0 for none.
     private static let storeScript = RedisScript("""
@@ -66,6 +72,14 @@ public final class RedisResultBackend: Sendable {
     public func meta(for taskID: String) async throws -> TaskResultMeta? {
         guard let bytes = try await pool.get(Self.key(for: taskID)) else { return nil }
         return try TaskResultMeta(decoding: bytes)
+    }
+
+    /// The stored states of many tasks in one round trip (`MGET`), `nil` where nothing is stored.
+    /// - Throws: ``RedisClientError``; ``CeleryProtocolError`` for a value that is not a result.
+    public func metas(for taskIDs: [String]) async throws -> [TaskResultMeta?] {
+        guard !taskIDs.isEmpty else { return [] }
+        let reply = try await pool.send(RESPCommand("MGET", arguments: taskIDs.map(Self.key(for:))))
+        return try (reply.array ?? []).map { value in try value.bytes.map { try TaskResultMeta(decoding: $0) } }
     }
 
     /// Deletes a task's result (`AsyncResult.forget`).

@@ -14,7 +14,7 @@ extension Worker {
     /// acks-late messages are acked after their state is stored.
     func execute(_ delivery: Delivery) async {
         let message = delivery.message
-        guard let task = registry[message.taskName] else {
+        guard let task = registeredTask(message.taskName) else {
             await reject(
                 raw: delivery.raw, deliveryTag: delivery.deliveryTag, queue: delivery.queue,
                 reason: "NotRegistered: \(message.taskName)", taskID: message.id, taskName: message.taskName,
@@ -22,11 +22,11 @@ extension Worker {
             return
         }
         if isRevoked(message.id) {
-            discardRevoked(delivery, reason: "revoked")
+            await discardRevoked(delivery, reason: "revoked")
             return
         }
         if let expires = message.expires, expires <= Date() {
-            discardRevoked(delivery, reason: "expired")
+            await discardRevoked(delivery, reason: "expired")
             return
         }
         if let limiter = rateLimiter(for: task) {
@@ -160,15 +160,17 @@ extension Worker {
         case .success(let value):
             let children = await publishCallbacks(of: message, result: value)
             let meta = resultMeta(delivery, state: .success, result: value, children: children, done: true)
-            writer.enqueue((ignoreResult ? [] : [.store(meta)]) + lateAck)
             logger.info("task.succeeded", ["id": message.id, "name": message.taskName, "runtime": seconds])
+            await complete(delivery, stores: ignoreResult ? [] : [.store(meta)], lateAck: lateAck, state: .success, result: value)
 
         case .failure where context.stopReason == .revoked:
             // Revoked with terminate, and it stopped: REVOKED `terminated`, as Celery stores it.
             let failure = TaskFailure(type: "TaskRevokedError", module: "celery.exceptions", message: "terminated")
             let meta = resultMeta(delivery, state: .revoked, result: failure.storedValue, done: true)
-            writer.enqueue((ignoreResult ? [] : [.store(meta)]) + lateAck)
             logger.info("task.revoked", ["id": message.id, "name": message.taskName, "reason": "terminated", "runtime": seconds])
+            await complete(
+                delivery, stores: ignoreResult ? [] : [.store(meta)], lateAck: lateAck, state: .revoked,
+                result: failure.storedValue)
 
         case .failure(let error):
             if let retry = retryRequest(for: error, task: task, retries: message.retries) {
@@ -177,26 +179,29 @@ extension Worker {
                 }
             }
             let failureError = (error as? TaskRetryRequest).map { $0.error ?? Self.maxRetriesExceeded(message, task) } ?? error
-            fail(delivery, TaskFailure(error: failureError), ignoreResult: ignoreResult, lateAck: lateAck, runtime: seconds)
-            await publishErrbacks(of: message)
+            await fail(delivery, TaskFailure(error: failureError), ignoreResult: ignoreResult, lateAck: lateAck, runtime: seconds)
 
         case .timeLimitExceeded(let limit):
             let failure = TaskFailure(
                 type: "TimeLimitExceeded", module: "billiard.exceptions", arguments: [.double(limit.timeInterval)])
-            fail(delivery, failure, ignoreResult: ignoreResult, lateAck: lateAck, runtime: seconds)
             logger.warning("task.abandoned", ["id": message.id, "reason": "hard time limit; its Swift task was cancelled and is left to end"])
-            await publishErrbacks(of: message)
+            await fail(delivery, failure, ignoreResult: ignoreResult, lateAck: lateAck, runtime: seconds)
         }
     }
 
-    private func fail(_ delivery: Delivery, _ failure: TaskFailure, ignoreResult: Bool, lateAck: [CompletionWriter.Item], runtime: String) {
+    /// Stores FAILURE (then the chord part), fails the rest of the chain, publishes the errbacks.
+    private func fail(
+        _ delivery: Delivery, _ failure: TaskFailure, ignoreResult: Bool, lateAck: [CompletionWriter.Item], runtime: String
+    ) async {
         var failure = failure
         failure.traceback = failure.traceback ?? failure.tracebackText(task: delivery.message.taskName, id: delivery.message.id)
         let meta = resultMeta(delivery, state: .failure, result: failure.storedValue, traceback: failure.traceback, done: true)
-        writer.enqueue((ignoreResult ? [] : [.store(meta)]) + lateAck)
         logger.info(
             "task.failed",
             ["id": delivery.message.id, "name": delivery.message.taskName, "runtime": runtime, "error": failure.description])
+        await complete(
+            delivery, stores: ignoreResult ? [] : [.store(meta)], lateAck: lateAck, state: .failure, result: failure.storedValue)
+        await propagateFailure(of: delivery.message, failure)
     }
 
     /// The retry to make for `error`: an explicit ``TaskRetryRequest``, or an automatic one (with
@@ -251,61 +256,6 @@ extension Worker {
             message: "Can't retry \(message.taskName)[\(message.id)] args:\(JSONValue.array(message.args).pythonRepr) kwargs:\(JSONValue.object(message.kwargs).pythonRepr)")
     }
 
-    // MARK: - Callbacks
-
-    /// Applies `embed.callbacks` with the result prepended, and the next step of `embed.chain`
-    /// (protocol 4.2, 4.3); before the result is stored, as Celery does, so that `children` lists
-    /// them. Returns the children entries.
-    private func publishCallbacks(of message: TaskMessage, result: JSONValue) async -> [JSONValue] {
-        var children: [JSONValue] = []
-        var chain = message.embed["chain"]?.arrayValue ?? []
-        if let next = chain.popLast() {
-            if let id = await apply(next, to: [result], parent: message, chain: chain) { children.append([[.string(id), .null], .null]) }
-        }
-        for callback in message.embed["callbacks"]?.arrayValue ?? [] {
-            if let id = await apply(callback, to: [result], parent: message) { children.append([[.string(id), .null], .null]) }
-        }
-        return children
-    }
-
-    /// Publishes `embed.errbacks` as Celery does for errbacks it does not run in-process: a group
-    /// of messages with the failed task's id as argument.
-    private func publishErrbacks(of message: TaskMessage) async {
-        let errbacks = message.embed["errbacks"]?.arrayValue ?? []
-        guard !errbacks.isEmpty else { return }
-        let groupID = UUID().uuidString.lowercased()
-        for (index, errback) in errbacks.enumerated() {
-            _ = await apply(errback, to: [.string(message.id)], parent: message, groupID: groupID, groupIndex: index)
-        }
-    }
-
-    /// Publishes a signature as a child of `parent`. Returns the new task id, or `nil` (logged)
-    /// when it could not be sent.
-    private func apply(
-        _ value: JSONValue, to extraArgs: [JSONValue], parent: TaskMessage, chain: [JSONValue] = [],
-        groupID: String? = nil, groupIndex: Int? = nil
-    ) async -> String? {
-        do {
-            let signature = try Signature(value)
-            guard signature.subtaskType == nil else {
-                throw CallbackError.compositeNotSupported(signature.subtaskType ?? "")
-            }
-            let (args, kwargs) = signature.arguments(adding: extraArgs)
-            var options = signature.taskOptions
-            options.parentID = parent.id
-            options.rootID = parent.headers["root_id"]?.stringValue ?? parent.id
-            if let groupID { options.groupID = groupID; options.groupIndex = groupIndex }
-            var child = app.message(signature.task, args: args, kwargs: kwargs, options: options)
-            if !chain.isEmpty { child.embed["chain"] = .array(chain) }
-            try await app.broker.publish(child)
-            return child.id
-        } catch {
-            logger.error(
-                "callback.failed", ["parent": parent.id, "signature": value.serializedString, "error": "\(error)"])
-            return nil
-        }
-    }
-
     // MARK: - Results
 
     /// Whether nothing is stored for this message: its `ignore_result` header, else the task's setting.
@@ -333,17 +283,5 @@ extension Worker {
         return TaskResultMeta(
             taskID: message.id, state: state, result: result, traceback: traceback, children: children,
             dateDone: done ? Date() : nil, extended: extended)
-    }
-}
-
-/// Why a callback could not be applied.
-enum CallbackError: Error, CustomStringConvertible {
-    case compositeNotSupported(String)
-
-    var description: String {
-        switch self {
-        case .compositeNotSupported(let type):
-            return "a '\(type)' signature as callback is not supported yet (canvas: issue #5)"
-        }
     }
 }

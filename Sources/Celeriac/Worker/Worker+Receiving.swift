@@ -28,7 +28,7 @@ extension Worker {
             logger.info("task.received", ["id": message.id, "name": message.taskName, "queue": fetched.queue])
         }
 
-        guard registry[message.taskName] != nil else {
+        guard registeredTask(message.taskName) != nil else {
             await reject(
                 raw: fetched.raw, deliveryTag: tag, queue: fetched.queue, reason: "NotRegistered: \(message.taskName)",
                 taskID: message.id, taskName: message.taskName,
@@ -37,11 +37,11 @@ extension Worker {
         }
         let now = Date()
         if isRevoked(message.id) {
-            discardRevoked(delivery, reason: "revoked")
+            await discardRevoked(delivery, reason: "revoked")
             return nil
         }
         if let expires = message.expires, expires <= now {
-            discardRevoked(delivery, reason: "expired")
+            await discardRevoked(delivery, reason: "expired")
             return nil
         }
         if let eta = message.eta, eta > now {
@@ -82,16 +82,18 @@ extension Worker {
 
     /// Stores REVOKED and acks, as Celery does for a message past its `expires` (`reason`
     /// `expired`) or whose id was revoked (`revoked`).
-    func discardRevoked(_ delivery: Delivery, reason: String) {
+    /// A chord header task counts as a REVOKED part of its chord (which then fails).
+    func discardRevoked(_ delivery: Delivery, reason: String) async {
         let failure = TaskFailure(type: "TaskRevokedError", module: "celery.exceptions", message: reason)
-        var items: [CompletionWriter.Item] = []
-        if !ignoresResult(delivery.message, registry[delivery.message.taskName]) {
-            items.append(.store(resultMeta(delivery, state: .revoked, result: failure.storedValue, done: true)))
+        var stores: [CompletionWriter.Item] = []
+        if !ignoresResult(delivery.message, registeredTask(delivery.message.taskName)) {
+            stores.append(.store(resultMeta(delivery, state: .revoked, result: failure.storedValue, done: true)))
         }
-        items.append(.ackAfterStores(delivery.deliveryTag))
-        writer.enqueue(items)
         logger.info("task.revoked", ["id": delivery.message.id, "name": delivery.message.taskName, "reason": reason])
         state.withLock { $0.processed += 1 }
+        await complete(
+            delivery, stores: stores, lateAck: [.ackAfterStores(delivery.deliveryTag)], state: .revoked,
+            result: failure.storedValue)
     }
 
     /// Holds a message until its ETA: in Redis (the scheduled set) when it is further away than
