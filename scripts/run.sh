@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Celeriac's main job, as a demo: build, make sure a Redis broker answers (starting a private
 # redis-server if none is reachable at CELERIAC_BROKER_URL), start a Celeriac worker, send it a few
-# tasks with `celeriac call --wait`, and stop the worker with SIGTERM (a warm shutdown).
+# tasks with `celeriac call --wait` and a chord with `celeriac apply --progress`, and stop the
+# worker with SIGTERM (a warm shutdown).
 set -euo pipefail
 source "$(dirname "$0")/lib/setup.sh"
 cd "$celeriac_root"
@@ -53,6 +54,13 @@ say "celeriac call celeriac.examples.progress --args '[3]' --wait"
 "$celeriac" call celeriac.examples.progress --args '[3]' --wait --timeout 30
 say "celeriac call celeriac.examples.fail --args '[\"boom\"]' --wait (fails on purpose)"
 "$celeriac" call celeriac.examples.fail --args '["boom"]' --wait --timeout 30 || true
+chord='{"task": "celery.chord", "subtask_type": "chord", "kwargs": {"header": ['
+for i in 1 2 3 4 5 6 7 8; do
+    chord+="{\"task\": \"celeriac.examples.sleep\", \"args\": [0.$i]},"
+done
+chord="${chord%,}], \"body\": {\"task\": \"celeriac.examples.xsum\"}}}"
+say "celeriac apply <chord of 8 sleeps + xsum> --wait --progress"
+"$celeriac" apply "$chord" --wait --progress --timeout 60
 
 say "stopping the worker with SIGTERM (warm shutdown)"
 kill -TERM "$worker_pid"

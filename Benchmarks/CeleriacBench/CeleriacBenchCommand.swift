@@ -15,14 +15,16 @@ struct CeleriacBenchCommand {
             CommandLineOption("python", value: "PATH", help: "enqueue, worker: Python with Celery (default .venv/bin/python)."),
             CommandLineOption("celeriac-only", help: "worker: skip the Celery runs (profiling; no ratios)."),
             CommandLineOption("round-trips", value: "N", help: "worker: sequential send().get() calls (default 2000)."),
+            CommandLineOption("header", value: "N", help: "chord: header tasks per chord (default 1000)."),
+            CommandLineOption("rounds", value: "N", help: "chord: chords per worker kind; medians are reported (default 5)."),
             .help,
         ]
         do {
             let commandLine = try ParsedCommandLine(CommandLine.arguments.dropFirst(), options: options)
             let suite = commandLine.positionals.first
-            if commandLine.flag("help") || !["resp", "enqueue", "worker"].contains(suite ?? "") {
+            if commandLine.flag("help") || !["resp", "enqueue", "worker", "chord"].contains(suite ?? "") {
                 StandardStreams.printLine("""
-                    Usage: celeriac-bench resp|enqueue|worker [options]   (build with -c release)
+                    Usage: celeriac-bench resp|enqueue|worker|chord [options]   (build with -c release)
 
                     resp     The RESP client vs redis-benchmark on a private redis-server:
                              unpipelined PING and LPUSH pipelined by 64, one connection each.
@@ -30,6 +32,8 @@ struct CeleriacBenchCommand {
                              apply_async loop (from the venv) and raw pipelined LPUSH.
                     worker   Draining queued no-op tasks (results stored) and sequential
                              send().get() round trips: Celeriac's worker vs Celery's pools.
+                    chord    A chord of N trivial tasks + xsum, submit to body result:
+                             Celeriac producer + worker vs Celery's (solo, prefork).
 
                     Options:
                     \(ParsedCommandLine.helpText(for: options))
@@ -39,13 +43,17 @@ struct CeleriacBenchCommand {
             #if DEBUG
             StandardStreams.printError("warning: a debug build; measure with 'swift run -c release'", program: program)
             #endif
-            if suite == "enqueue" || suite == "worker" {
+            if suite == "enqueue" || suite == "worker" || suite == "chord" {
                 let python = commandLine.value("python") ?? FileManager.default.currentDirectoryPath + "/.venv/bin/python"
                 guard FileManager.default.isExecutableFile(atPath: python) else {
                     throw BenchmarkError("no Python with Celery at \(python): run scripts/test.sh once, or pass --python")
                 }
                 if suite == "worker" {
                     try await runWorkerBenchmark(commandLine, python: python)
+                    return
+                }
+                if suite == "chord" {
+                    try await runChordBenchmark(commandLine, python: python)
                     return
                 }
                 var benchmark = EnqueueBenchmark(python: python)
@@ -112,6 +120,22 @@ private func runWorkerBenchmark(_ commandLine: ParsedCommandLine, python: String
     }
     StandardStreams.printLine("Celery delay().get(), solo worker".padded(46) + String(format: "%.3f", report.celeryLatency.p50).leftPadded(12) + String(format: "%.3f", report.celeryLatency.p99).leftPadded(10))
     StandardStreams.printLine("Celeriac send().get(), Celeriac worker".padded(46) + String(format: "%.3f", report.celeriacLatency.p50).leftPadded(12) + String(format: "%.3f", report.celeriacLatency.p99).leftPadded(10) + String(format: "  %.1fx faster (p50)", report.celeryLatency.p50 / report.celeriacLatency.p50))
+}
+
+/// `celeriac-bench chord`: prints the median submit-to-result time of each worker kind and
+/// Celeriac's speed-up against the faster Celery pool.
+private func runChordBenchmark(_ commandLine: ParsedCommandLine, python: String) async throws {
+    var benchmark = ChordBenchmark(python: python)
+    benchmark.headerTasks = try commandLine.integer("header", in: 1...1_000_000) ?? benchmark.headerTasks
+    benchmark.rounds = try commandLine.integer("rounds", in: 1...1_000) ?? benchmark.rounds
+    let rows = try await benchmark.run()
+    let fastestCelery = rows.filter { $0.name.hasPrefix("Celery") }.map(\.seconds).min() ?? .nan
+    StandardStreams.printLine(
+        "chord of \(benchmark.headerTasks) add(i, 0) + xsum, submit to result".padded(52) + "median ms".leftPadded(12))
+    for row in rows {
+        let note = row.name.hasPrefix("Celeriac") ? String(format: "  %.1fx faster than the faster Celery pool", fastestCelery / row.seconds) : ""
+        StandardStreams.printLine(row.name.padded(52) + String(format: "%.1f", row.seconds * 1000).leftPadded(12) + note)
+    }
 }
 
 extension String {

@@ -1,7 +1,8 @@
-"""The Celery app of `celeriac-bench worker`: a no-op task under Celeriac's example name.
+"""The Celery app of `celeriac-bench worker` and `chord`: tasks under Celeriac's example names.
 
 Worker:   python -m celery -A celery_bench_app worker -P solo|prefork|threads ...
 Producer: python celery_bench_app.py roundtrip N   (prints {"p50": ms, "p99": ms})
+          python celery_bench_app.py chord N ROUNDS   (prints {"seconds": [submit to body result, ...]})
 Broker and backend come from CELERIAC_BROKER_URL / CELERIAC_RESULT_BACKEND.
 """
 import json
@@ -22,6 +23,30 @@ app.conf.update(
 def noop():
     return None
 
+
+@app.task(name="celeriac.examples.add")
+def add(x, y):
+    return x + y
+
+
+@app.task(name="celeriac.examples.xsum")
+def xsum(numbers):
+    return sum(numbers)
+
+
+if __name__ == "__main__" and sys.argv[1] == "chord":
+    from celery import chord
+
+    size, rounds = int(sys.argv[2]), int(sys.argv[3])
+    expected = sum(range(size))
+    chord([add.s(0, 0)], xsum.s()).apply_async().get(timeout=120)  # connections and worker warm
+    seconds = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        total = chord([add.s(i, 0) for i in range(size)], xsum.s()).apply_async().get(timeout=600)
+        seconds.append(time.perf_counter() - start)
+        assert total == expected, total
+    print(json.dumps({"seconds": seconds}))
 
 if __name__ == "__main__" and sys.argv[1] == "roundtrip":
     count = int(sys.argv[2])

@@ -13,6 +13,8 @@ struct CeleriacCommand {
           ping        Check that the broker (and the result backend, if different) answer.
           call        Send a task by name; with --wait, print its result.
           result      Print a task's state and result.
+          apply       Apply a chain, group or chord given as Celery's signature JSON; --wait --progress.
+          progress    Print how far a running chord (or a saved group) is.
           revoke      Revoke tasks by id (no worker starts them; --terminate stops running ones).
           schedule    Print the next run times of a beat schedule file.
           beat        Run beat (the same as celeriac-beat), e.g. 'celeriac beat --schedule FILE --dry-run'.
@@ -43,6 +45,12 @@ struct CeleriacCommand {
         case "result":
             arguments.removeFirst()
             exit(await result(arguments))
+        case "apply":
+            arguments.removeFirst()
+            exit(await CanvasCommand.apply(program: "\(program) apply", arguments: arguments))
+        case "progress":
+            arguments.removeFirst()
+            exit(await CanvasCommand.progress(program: "\(program) progress", arguments: arguments))
         case "schedule":
             arguments.removeFirst()
             exit(schedule(arguments))

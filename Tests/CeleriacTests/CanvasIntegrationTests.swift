@@ -143,6 +143,44 @@ import Testing
         }
     }
 
+    /// `celeriac apply <chord JSON> --wait --progress`, then `celeriac progress <group id>`.
+    @Test func commandLineAppliesAChordAndShowsProgress() async throws {
+        try await withWorkers { cluster in
+            let chord = Signature.chord((1...20).map { add.clone(adding: [.integer($0), 0]) }, body: xsum)
+            let celeriac = CommandRunner.productsDirectory.appendingPathComponent("celeriac")
+            let environment: [String: String?] = ["CELERIAC_BROKER_URL": cluster.brokerURL, "CELERIAC_RESULT_BACKEND": cluster.backendURL]
+            let run = try await CommandRunner.run(
+                celeriac, ["apply", chord.jsonValue.serializedString, "--wait", "--progress", "--timeout", "60"],
+                environment: environment)
+            #expect(run.status == 0, "\(run.standardError)")
+            let lines = run.standardOutput.split(separator: "\n").map(String.init)
+            #expect(lines.first?.contains("chord body; group") == true, "\(lines)")
+            #expect(lines.last == "210")
+            let groupID = try #require(lines.first?.split(separator: " ").dropFirst(4).first.map { String($0.dropLast(1)) })
+            let progress = try await CommandRunner.run(celeriac, ["progress", groupID], environment: environment)
+            #expect(progress.standardOutput == "chord \(groupID): done (body sent)\n", "\(progress.standardError)")
+            let unknown = try await CommandRunner.run(celeriac, ["progress", "no-such-group"], environment: environment)
+            #expect(unknown.status == 1)
+            let bad = try await CommandRunner.run(celeriac, ["apply", "{\"args\": []}"], environment: environment)
+            #expect(bad.status == 2)
+        }
+    }
+
+    /// Acks-late header tasks return their part before they are acked (and the claimer finishes
+    /// the chord first); nothing stays unacked.
+    @Test func chordOnAcksLateWorkers() async throws {
+        try await withWorkers(acksLate: true) { cluster in
+            let header = (0..<200).map { add.clone(adding: [.integer($0), 0]) }
+            let result = try await cluster.app.apply(
+                Signature.chord(header, body: countedSum.clone(adding: [], kwargs: ["tag": "late"])))
+            #expect(try await result.get(timeout: .seconds(60)) == .integer(19_900))
+            #expect(cluster.counters.value("late") == 1)
+            let broker = try await RedisConnection.connect(url: cluster.brokerURL)
+            #expect(await eventually { (try? await broker.hgetall("unacked").isEmpty) == true })
+            await broker.close()
+        }
+    }
+
     /// The race: 20 chords of 1,000 header tasks on 2 workers × 16 slots; each body runs
     /// exactly once (its runs are counted, not just its result).
     @Test func chordBodyRunsExactlyOnceUnderRaces() async throws {
@@ -203,6 +241,8 @@ import Testing
 
 struct CanvasCluster {
     let app: CeleriacApp
+    let brokerURL: String
+    let backendURL: String
     let counters: Counters
     let gate: GateFlag
 
@@ -211,7 +251,7 @@ struct CanvasCluster {
 
 /// Runs `body` with two Celeriac workers (each its own app and connections) serving the example
 /// tasks and the canvas test tasks, on one private redis-server.
-func withWorkers(concurrency: Int = 4, _ body: (CanvasCluster) async throws -> Void) async throws {
+func withWorkers(concurrency: Int = 4, acksLate: Bool = false, _ body: (CanvasCluster) async throws -> Void) async throws {
     try await withRedisServer { server in
         let counters = Counters()
         let gateOpen = GateFlag()
@@ -238,12 +278,12 @@ func withWorkers(concurrency: Int = 4, _ body: (CanvasCluster) async throws -> V
             let logs = LogCollector()
             let worker = Worker(
                 app: app, registry: registry,
-                configuration: WorkerConfiguration(concurrency: concurrency, hostname: "canvas\(index)@test"),
+                configuration: WorkerConfiguration(concurrency: concurrency, hostname: "canvas\(index)@test", acksLate: acksLate),
                 logger: logs.logger)
             workers.append((worker, Task { try await worker.run() }, app, logs))
         }
         let producer = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
-        let cluster = CanvasCluster(app: producer, counters: counters, gate: gateOpen)
+        let cluster = CanvasCluster(app: producer, brokerURL: server.url(database: 0), backendURL: server.url(database: 1), counters: counters, gate: gateOpen)
         var failure: (any Error)?
         do {
             try await body(cluster)

@@ -123,29 +123,66 @@ public struct ChordCounter: Sendable {
         case claimed(token: String)
     }
 
+    /// One header task's result to return to its chord.
+    public struct Part: Sendable {
+        public var groupID: String
+        public var taskID: String
+        public var groupIndex: Int?
+        public var state: TaskState
+        public var result: JSONValue
+
+        /// The result `result` in state `state` of task `taskID`, at `groupIndex` of chord `groupID`.
+        public init(groupID: String, taskID: String, groupIndex: Int?, state: TaskState, result: JSONValue) {
+            self.groupID = groupID
+            self.taskID = taskID
+            self.groupIndex = groupIndex
+            self.state = state
+            self.result = result
+        }
+    }
+
     /// Records a header task's result as `[1, task id, state, result]` at its index, once per
     /// task and index, and claims the chord when it is complete.
     /// - Throws: ``RedisClientError``, ``RedisServerError``.
     public func returnPart(
         groupID: String, taskID: String, groupIndex: Int?, state: TaskState, result: JSONValue
     ) async throws -> PartReturn {
-        let keys = Keys(groupID)
-        let entry: JSONValue = [1, .string(taskID), .string(state.rawValue), result]
-        let token = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let reply = try await pool.evalScript(
-            Self.partReturnScript,
-            keys: [keys.results, keys.sizeCorrection, keys.size, keys.dedup, keys.group, keys.claim],
-            arguments: [
-                taskID, entry.serializedString, "1", groupIndex.map(String.init) ?? "+inf", expirySeconds,
-                expirySeconds, Self.claimSeconds, token,
-            ])
-        guard let parts = reply.array, parts.count == 4, let recorded = parts[0].int else {
-            throw RedisClientError.unexpectedReply(reply, expected: "[recorded, correction, size, claimed]")
+        let part = Part(groupID: groupID, taskID: taskID, groupIndex: groupIndex, state: state, result: result)
+        guard let outcome = try await returnParts([part]).first else {
+            throw RedisClientError(.unexpectedReply, "no reply to a chord part return")
         }
-        if recorded < 0 { return .alreadyDone }
-        if parts[3].int == 1 { return .claimed(token: token) }
-        let total = parts[2].int.map { $0 + (parts[1].int ?? 0) }
-        return .recorded(count: recorded, total: total)
+        return try outcome.get()
+    }
+
+    /// Returns many parts in one pipeline, each atomically as ``returnPart(groupID:taskID:groupIndex:state:result:)``.
+    /// - Returns: one outcome per part, in order; a refused script call is a `.failure` in place.
+    /// - Throws: ``RedisClientError`` for connection errors (some parts may have been recorded;
+    ///   returning them again is harmless: each counts once).
+    public func returnParts(_ parts: [Part]) async throws -> [Result<PartReturn, any Error>] {
+        var tokens: [String] = []
+        let calls = parts.map { part -> (keys: [any RESPArgument], arguments: [any RESPArgument]) in
+            let keys = Keys(part.groupID)
+            let entry: JSONValue = [1, .string(part.taskID), .string(part.state.rawValue), part.result]
+            let token = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            tokens.append(token)
+            return (
+                [keys.results, keys.sizeCorrection, keys.size, keys.dedup, keys.group, keys.claim],
+                [
+                    part.taskID, entry.serializedString, "1", part.groupIndex.map(String.init) ?? "+inf", expirySeconds,
+                    expirySeconds, Self.claimSeconds, token,
+                ]
+            )
+        }
+        let replies = try await pool.evalScriptPipeline(Self.partReturnScript, calls: calls)
+        return zip(replies, tokens).map { reply, token in
+            if let error = reply.serverError { return .failure(error) }
+            guard let values = reply.array, values.count == 4, let recorded = values[0].int else {
+                return .failure(RedisClientError.unexpectedReply(reply, expected: "[recorded, correction, size, claimed]"))
+            }
+            if recorded < 0 { return .success(.alreadyDone) }
+            if values[3].int == 1 { return .success(.claimed(token: token)) }
+            return .success(.recorded(count: recorded, total: values[2].int.map { $0 + (values[1].int ?? 0) }))
+        }
     }
 
     /// The recorded header results, in header order, each `(task id, state, result)`.

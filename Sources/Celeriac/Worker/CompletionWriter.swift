@@ -6,6 +6,7 @@ import Synchronization
 /// arrives while one batch is being written goes out in the next, as one pipeline to the backend
 /// (states, in order) and one MULTI to the broker (acks). Early acks go out alongside the states;
 /// acks-late acks only after them, so such an ack never reaches Redis before its task's state.
+/// Chord part returns go in one pipeline after the states, before the acks-late acks.
 ///
 /// Connection errors are retried with backoff until the write succeeds or the writer is closed, so
 /// a Redis restart under a busy worker loses nothing.
@@ -17,6 +18,9 @@ final class CompletionWriter: Sendable {
         case ack(String)
         /// Ack a message after the states queued before it are stored (acks-late, dead letters).
         case ackAfterStores(String)
+        /// Return a chord header task's part after the states are stored; `then` gets the
+        /// outcome (`nil` when it could not be returned).
+        case chordPart(ChordCounter.Part, then: @Sendable (ChordCounter.PartReturn?) -> Void)
     }
 
     private struct State {
@@ -134,31 +138,51 @@ final class CompletionWriter: Sendable {
         var metas: [TaskResultMeta] = []
         var earlyTags: [String] = []
         var lateTags: [String] = []
+        var parts: [(ChordCounter.Part, @Sendable (ChordCounter.PartReturn?) -> Void)] = []
         for item in batch {
             switch item {
             case .store(let meta): metas.append(meta)
             case .ack(let tag): earlyTags.append(tag)
             case .ackAfterStores(let tag): lateTags.append(tag)
+            case .chordPart(let part, let then): parts.append((part, then))
             }
         }
         let (states, early, late) = (metas, earlyTags, lateTags)
-        async let stored: Void = retrying("store \(states.count) task state(s)") { try await self.backend.store(states) }
-        async let acked: Void = retrying("ack \(early.count) message(s)") { try await self.consumer.ack(early) }
+        async let stored: Void? = retrying("store \(states.count) task state(s)") { try await self.backend.store(states) }
+        async let acked: Void? = retrying("ack \(early.count) message(s)") { try await self.consumer.ack(early) }
         _ = await (stored, acked)
+        if !parts.isEmpty {
+            let chords = backend.chords
+            let requests = parts.map(\.0)
+            let outcomes = await retrying("return \(parts.count) chord part(s)") { try await chords.returnParts(requests) }
+            for (index, (part, then)) in parts.enumerated() {
+                switch outcomes?[index] {
+                case .success(let outcome)?:
+                    then(outcome)
+                case .failure(let error)?:
+                    logger.error("chord.part_failed", ["group": part.groupID, "id": part.taskID, "error": "\(error)"])
+                    then(nil)
+                case nil:
+                    then(nil)
+                }
+            }
+        }
         await retrying("ack \(late.count) message(s)") { try await self.consumer.ack(late) }
     }
 
     /// Runs `operation` until it succeeds; connection errors wait and retry (Redis restarting),
     /// server errors are logged and the items given up (they would fail the same way again).
-    private func retrying(_ what: String, _ operation: @Sendable () async throws -> Void) async {
+    /// Returns the operation's value, `nil` when it was given up.
+    @discardableResult
+    private func retrying<T: Sendable>(_ what: String, _ operation: @Sendable () async throws -> T) async -> T? {
         let backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .seconds(2))
         var failures = 0
         var reported = false
         while !state.withLock({ $0.isAbandoned }) {
             do {
-                try await operation()
+                let value = try await operation()
                 if reported { logger.info("redis.reconnected", ["while": what]) }
-                return
+                return value
             } catch let error as RedisClientError where error.isConnectionError || error.code == .poolExhausted {
                 if !reported { logger.warning("redis.unreachable", ["while": what, "error": "\(error)", "action": "retrying"]) }
                 reported = true
@@ -166,8 +190,9 @@ final class CompletionWriter: Sendable {
                 failures += 1
             } catch {
                 logger.error("write.failed", ["while": what, "error": "\(error)"])
-                return
+                return nil
             }
         }
+        return nil
     }
 }

@@ -30,9 +30,11 @@ extension Worker {
         }
     }
 
-    /// Queues the stores; for a chord header task waits until they are written, returns its part
-    /// (finishing the chord if it completes it), and only then queues the acks-late ack, so a
-    /// worker lost in between leaves the message to be redelivered (its part counts once).
+    /// Queues the stores, and for a chord header task its part return: batched by the writer
+    /// after the stores (the runner does not wait; the claimer finishes the chord on its own
+    /// task). An acks-late header task instead waits for its part, finishes the chord if it
+    /// completes it, and only then queues its ack, so a worker lost in between leaves the message
+    /// to be redelivered (its part counts once).
     func complete(
         _ delivery: Delivery, stores: [CompletionWriter.Item], lateAck: [CompletionWriter.Item], state: TaskState,
         result: JSONValue
@@ -40,6 +42,15 @@ extension Worker {
         let message = delivery.message
         guard let membership = ChordMembership(message) else {
             writer.enqueue(stores + lateAck)
+            return
+        }
+        if lateAck.isEmpty {
+            let part = ChordCounter.Part(
+                groupID: membership.groupID, taskID: message.id, groupIndex: membership.groupIndex, state: state,
+                result: result)
+            writer.enqueue(stores + [.chordPart(part) { outcome in
+                self.handle(outcome, of: membership, taskID: message.id, message: message)
+            }])
             return
         }
         await writer.waitUntilWritten(writer.enqueue(stores))
@@ -145,12 +156,22 @@ extension Worker {
                 result: result)
         }
         guard case .claimed(let token)? = outcome else {
-            if case .alreadyDone? = outcome {
-                logger.info("chord.late_part", ["group": membership.groupID, "id": taskID, "note": "chord already finished"])
-            }
+            handle(outcome, of: membership, taskID: taskID, message: message)
             return
         }
         await finishChord(membership, token: token, completedBy: taskID, message: message)
+    }
+
+    /// Acts on a part return made by the writer: the claimer finishes the chord on its own task.
+    private func handle(_ outcome: ChordCounter.PartReturn?, of membership: ChordMembership, taskID: String, message: TaskMessage) {
+        switch outcome {
+        case .claimed(let token)?:
+            Task { await self.finishChord(membership, token: token, completedBy: taskID, message: message) }
+        case .alreadyDone?:
+            logger.info("chord.late_part", ["group": membership.groupID, "id": taskID, "note": "chord already finished"])
+        case .recorded?, nil:
+            break
+        }
     }
 
     /// The claimer's work: the body with the ordered results, or FAILURE `ChordError` on the body
