@@ -5,8 +5,9 @@ import RedisTestSupport
 import Synchronization
 import Testing
 
-/// Chains, groups and chords run by two Celeriac workers on a private redis-server.
-@Suite struct CanvasIntegrationTests {
+/// Chains, groups and chords run by two Celeriac workers on a private redis-server. One test at a
+/// time: each starts two workers, and together they would load the machine for the other suites.
+@Suite(.serialized) struct CanvasIntegrationTests {
     let add = Signature(task: "celeriac.examples.add")
     let xsum = Signature(task: "celeriac.examples.xsum")
     let fail = Signature(task: "celeriac.examples.fail")
@@ -180,6 +181,13 @@ import Testing
             await broker.close()
         }
     }
+}
+
+/// A load test, run alone by scripts/test.sh (it saturates both cores for tens of seconds and
+/// would starve the timing of tests running beside it).
+@Suite struct ChordRaceTests {
+    let add = Signature(task: "celeriac.examples.add")
+    let countedSum = Signature(task: "canvas.counted_sum")
 
     /// The race: 20 chords of 1,000 header tasks on 2 workers × 16 slots; each body runs
     /// exactly once (its runs are counted, not just its result).

@@ -9,7 +9,7 @@ private let interopPython = ProcessInfo.processInfo.environment["CELERIAC_PYTHON
 /// Canvases shared by a Celeriac worker (queue `celery`) and a Python Celery 5.7 worker (queue
 /// `interop.py`): chords whose header and body run on different kinds of worker, and chains
 /// handed from one to the other, built by either side.
-@Suite(.enabled(if: interopPython != nil, "set CELERIAC_PYTHON (scripts/test.sh does)"))
+@Suite(.serialized, .enabled(if: interopPython != nil, "set CELERIAC_PYTHON (scripts/test.sh does)"))
 struct CanvasInteropTests {
     let add = Signature(task: "celeriac.examples.add")
     let xsum = Signature(task: "celeriac.examples.xsum")

@@ -128,7 +128,8 @@ import Testing
     /// The result arrives at any moment relative to the waiter's subscription: no waiter may miss it.
     @Test func getNeverMissesAResult() async throws {
         try await withRedisServer { server in
-            let app = try CeleriacApp(brokerURL: server.url())
+            // A long acquire timeout: 100 waiters share 8 connections, slowly on a loaded machine.
+            let app = try CeleriacApp(brokerURL: server.url(), pool: .init(acquireTimeout: .seconds(60)))
             defer { Task { await app.close() } }
             try await withThrowingTaskGroup(of: JSONValue.self) { group in
                 for index in 0..<100 {

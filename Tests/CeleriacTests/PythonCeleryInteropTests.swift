@@ -228,6 +228,11 @@ struct PythonProducerInteropTests {
     @Test func pythonControlRevokeAndInspectPingReachACeleriacWorker() async throws {
         try await withWorker(WorkerConfiguration(concurrency: 2, hostname: "swift@control")) { harness in
             let python = URL(fileURLWithPath: try #require(interopPython))
+            // Broadcasts reach only subscribed workers: wait until this one listens (slow under load).
+            #expect(try await eventually(attempts: 1000) {
+                let reply = try await harness.redis.send("PUBSUB", "NUMSUB", "/0.celery.pidbox")
+                return (reply.array?.last?.int ?? 0) >= 1
+            })
             let ping = try await CommandRunner.run(
                 python, ["-m", "celery", "-A", "celeriac_interop", "inspect", "ping", "-d", "swift@control", "--timeout", "10"],
                 environment: pythonEnvironment(harness.server))

@@ -5,7 +5,9 @@ import Testing
 @Suite struct ConnectionPoolTests {
     @Test func concurrentCallersShareABoundedPool() async throws {
         try await withRedisServer { server in
-            let pool = try RedisConnectionPool(url: server.url(), configuration: .init(maximumConnections: 4))
+            // A long acquire timeout: 50 callers share 4 connections, slowly on a loaded machine.
+            let pool = try RedisConnectionPool(
+                url: server.url(), configuration: .init(maximumConnections: 4, acquireTimeout: .seconds(60)))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<50 {
                     group.addTask {
