@@ -99,13 +99,14 @@ struct CanvasBuilder {
         var steps = try Self.flattenedSteps(of: signature)
         guard !steps.isEmpty else { throw CeleriacError(.invalidCanvas, "a chain needs at least one step") }
         let errbacks = Signature.signatureList(signature.options["link_error"])
-        if !errbacks.isEmpty {
-            for index in steps.indices { steps[index].options["link_error"] = .array(Self.list(steps[index].options["link_error"]) + errbacks) }
+        for index in steps.indices where !errbacks.isEmpty {
+            steps[index].options["link_error"] = .array(Self.list(steps[index].options["link_error"]) + errbacks)
         }
+        let last = steps.count - 1
         if let links = signature.options["link"] {
-            steps[steps.count - 1].options["link"] = .array(Self.list(steps[steps.count - 1].options["link"]) + Self.list(links))
+            steps[last].options["link"] = .array(Self.list(steps[last].options["link"]) + Self.list(links))
         }
-        if let lastID = signature.id { steps[steps.count - 1].options["task_id"] = .string(lastID) }
+        if let lastID = signature.id { steps[last].options["task_id"] = .string(lastID) }
 
         // Walk from the last step, as Celery does: a group with a step after it becomes a chord.
         var frozen: [Signature] = []  // last step first
@@ -134,7 +135,7 @@ struct CanvasBuilder {
                 stepContext.chain = (context.chain ?? []) + frozen.map(\.jsonValue)
             }
             let node = try apply(step, args: args, kwargs: kwargs, context: stepContext)
-            return lastResult ?? node
+            return frozen.isEmpty ? node : (lastResult ?? node)
         }
         throw CeleriacError(.invalidCanvas, "a chain needs at least one step")
     }
@@ -256,7 +257,9 @@ struct CanvasBuilder {
     /// Options of a group or chord that each member takes (routing, priority, timing), not its
     /// identity or callbacks.
     private static func sharedOptions(_ options: JSONObject) -> JSONObject {
-        let own: Set<String> = ["task_id", "link", "link_error", "chain", "chord", "group_id", "group_index", "root_id", "parent_id", "reply_to"]
+        let own: Set<String> = [
+            "task_id", "link", "link_error", "chain", "chord", "group_id", "group_index", "root_id", "parent_id", "reply_to",
+        ]
         return JSONObject(options.filter { !own.contains($0.key) }.map { ($0.key, $0.value) })
     }
 
@@ -305,7 +308,8 @@ struct CanvasBuilder {
 
         guard !members.isEmpty else {
             // Nothing to wait for: the body runs at once with an empty list.
-            _ = applyTask(body, args: [.array([])], kwargs: [:], context: Context(parentID: context.parentID, rootID: context.rootID))
+            let bodyContext = Context(parentID: context.parentID, rootID: context.rootID)
+            _ = applyTask(body, args: [.array([])], kwargs: [:], context: bodyContext)
             return .chord(body: resultID, header: .group(id: groupID, members: []))
         }
         for member in members where Kind(member) == .chord {

@@ -80,14 +80,7 @@ public enum BeatCommand {
             StandardStreams.printLine(listing(schedule, count: count))
             return ExitStatus.success
         }
-        let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
-        let app: CeleriacApp
-        do {
-            app = try CeleriacApp(brokerURL: settings.brokerURL, backendURL: settings.backendURL)
-        } catch {
-            StandardStreams.printError("\(error)", program: program)
-            return ExitStatus.usage
-        }
+        guard let app = CommandLineTool.makeApp(commandLine, program: program) else { return ExitStatus.usage }
         let beat = Beat(app: app, schedule: schedule, configuration: configuration, logger: WorkerLogger(level: logLevel))
         return await CommandLineTool.runUntilStopped(
             program: program, app: app, failure: "cannot reach the broker", stop: { beat.shutdown() }

@@ -36,16 +36,12 @@ public enum CanvasCommand {
             StandardStreams.printError("not a signature: \(error)", program: program)
             return ExitStatus.usage
         }
-        let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
-        do {
-            let app = try CeleriacApp(brokerURL: settings.brokerURL, backendURL: settings.backendURL)
-            let status = await apply(signature, with: app, wait: commandLine.flag("wait"), progress: commandLine.flag("progress"), timeout: timeout, program: program)
-            await app.close()
-            return status
-        } catch {
-            StandardStreams.printError("\(error)", program: program)
-            return ExitStatus.usage
-        }
+        guard let app = CommandLineTool.makeApp(commandLine, program: program) else { return ExitStatus.usage }
+        let status = await apply(
+            signature, with: app, wait: commandLine.flag("wait"), progress: commandLine.flag("progress"), timeout: timeout,
+            program: program)
+        await app.close()
+        return status
     }
 
     private static func apply(
@@ -61,15 +57,23 @@ public enum CanvasCommand {
         switch result {
         case .task(let task): StandardStreams.printLine(task.id)
         case .group(let group): StandardStreams.printLine("group \(group.id) (\(group.results.count) tasks)")
-        case .chord(let chord): StandardStreams.printLine("\(chord.body.id) (chord body; group \(chord.header.id), \(chord.header.results.count) header tasks)")
+        case .chord(let chord):
+            let header = chord.header
+            StandardStreams.printLine("\(chord.body.id) (chord body; group \(header.id), \(header.results.count) header tasks)")
         }
         guard wait else { return ExitStatus.success }
         let reporter = progress ? Task { await report(result) } : nil
-        defer { reporter?.cancel() }
+        let outcome: Result<JSONValue, any Error>
         do {
-            let value = try await result.get(timeout: timeout)
-            reporter?.cancel()
-            StandardStreams.printLine(value.serializedString)
+            outcome = .success(try await result.get(timeout: timeout))
+        } catch {
+            outcome = .failure(error)
+        }
+        // The last progress line comes before the result.
+        reporter?.cancel()
+        await reporter?.value
+        do {
+            StandardStreams.printLine(try outcome.get().serializedString)
             return ExitStatus.success
         } catch let failure as TaskFailure {
             StandardStreams.printError("\(result.id) failed: \(failure)", program: program)
@@ -107,14 +111,7 @@ public enum CanvasCommand {
             StandardStreams.printError("give one group id; run '\(program) --help'", program: program)
             return ExitStatus.usage
         }
-        let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
-        let app: CeleriacApp
-        do {
-            app = try CeleriacApp(brokerURL: settings.brokerURL, backendURL: settings.backendURL)
-        } catch {
-            StandardStreams.printError("\(error)", program: program)
-            return ExitStatus.usage
-        }
+        guard let app = CommandLineTool.makeApp(commandLine, program: program) else { return ExitStatus.usage }
         let status = await printProgress(of: groupID, with: app, program: program)
         await app.close()
         return status

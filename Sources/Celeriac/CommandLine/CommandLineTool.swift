@@ -54,6 +54,18 @@ public enum CommandLineTool {
         }
     }
 
+    /// The producer for the broker and backend named by the options or the environment; `nil`
+    /// after printing the error (a malformed URL: the caller exits with a usage status).
+    public static func makeApp(_ commandLine: ParsedCommandLine, program: String) -> CeleriacApp? {
+        let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
+        do {
+            return try CeleriacApp(brokerURL: settings.brokerURL, backendURL: settings.backendURL)
+        } catch {
+            StandardStreams.printError("\(error)", program: program)
+            return nil
+        }
+    }
+
     /// Runs a long-lived service (a worker, a beat) until it returns; SIGTERM and SIGINT call
     /// `stop` instead of killing the process (the first starts a warm shutdown, the second a cold
     /// one). Closes `app` afterwards. Returns 0, or 1 after printing `failure: <error>` when `run`

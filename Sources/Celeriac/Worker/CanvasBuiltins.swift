@@ -16,7 +16,8 @@ enum CanvasBuiltins {
     ) -> @Sendable ([JSONValue], JSONObject, TaskContext) async throws -> JSONValue {
         { _, kwargs, context in
             guard let value = kwargs["task"], let signature = try? Signature(value), let items = kwargs["it"]?.arrayValue else {
-                throw TaskFailure(type: "TypeError", message: "celery.\(star ? "starmap" : "map")() needs 'task' (a signature) and 'it' (a list)")
+                let name = star ? "starmap" : "map"
+                throw TaskFailure(type: "TypeError", message: "celery.\(name)() needs 'task' (a signature) and 'it' (a list)")
             }
             guard let target = registry[signature.task] else {
                 throw TaskFailure(type: "NotRegistered", module: "celery.exceptions", message: signature.task)
@@ -26,8 +27,8 @@ enum CanvasBuiltins {
             for item in items {
                 try Task.checkCancellation()
                 let itemArgs = star ? (item.arrayValue ?? [item]) : [item]
-                let (args, callKwargs) = signature.immutable ? (signature.args, signature.kwargs) : (itemArgs + signature.args, signature.kwargs)
-                results.append(try await target.handler(args, callKwargs, context))
+                let args = signature.immutable ? signature.args : itemArgs + signature.args
+                results.append(try await target.handler(args, signature.kwargs, context))
             }
             return .array(results)
         }

@@ -81,9 +81,8 @@ extension Worker {
             }
         } else if callbacks.count > 1 {
             // Several callbacks go out as one group, as in Celery.
-            if let node = await apply(Signature(task: "celery.group", kwargs: ["tasks": .array(callbacks)], subtaskType: "group").jsonValue,
-                args: [result], context: context, cause: message)
-            {
+            let group = Signature(task: "celery.group", kwargs: ["tasks": .array(callbacks)], subtaskType: "group")
+            if let node = await apply(group.jsonValue, args: [result], context: context, cause: message) {
                 children.append(Self.childEntry(node))
             }
         }
@@ -166,7 +165,14 @@ extension Worker {
     private func handle(_ outcome: ChordCounter.PartReturn?, of membership: ChordMembership, taskID: String, message: TaskMessage) {
         switch outcome {
         case .claimed(let token)?:
-            Task { await self.finishChord(membership, token: token, completedBy: taskID, message: message) }
+            // Registered under the lock it takes to unregister itself, so it cannot end before.
+            let id = UUID()
+            state.withLock { state in
+                state.chordFinishers[id] = Task {
+                    await self.finishChord(membership, token: token, completedBy: taskID, message: message)
+                    _ = self.state.withLock { $0.chordFinishers.removeValue(forKey: id) }
+                }
+            }
         case .alreadyDone?:
             logger.info("chord.late_part", ["group": membership.groupID, "id": taskID, "note": "chord already finished"])
         case .recorded?, nil:
@@ -187,12 +193,14 @@ extension Worker {
         else { return }
         if let failed = entries.first(where: { $0.state == .failure || $0.state == .revoked }) {
             let cause = TaskFailure(storedValue: failed.result).map(\.description) ?? failed.result.pythonRepr
-            await failChord(body, bodyID: bodyID, groupID: groupID, reason: "Dependency \(failed.taskID) raised \(cause)", message: message)
+            let reason = "Dependency \(failed.taskID) raised \(cause)"
+            await failChord(body, bodyID: bodyID, groupID: groupID, reason: reason, message: message)
             return
         }
-        guard let extended = await retryingRedis("chord claim", groupID: groupID, { try await chords.extendClaim(groupID: groupID, token: token) }),
-            extended
-        else {
+        let extended = await retryingRedis("chord claim", groupID: groupID) {
+            try await chords.extendClaim(groupID: groupID, token: token)
+        }
+        guard extended == true else {
             logger.warning("chord.claim_lost", ["group": groupID, "note": "another worker publishes the body"])
             return
         }
@@ -212,7 +220,9 @@ extension Worker {
 
     private func failChord(_ body: Signature, bodyID: String, groupID: String, reason: String, message: TaskMessage) async {
         var failure = TaskFailure(type: "ChordError", module: "celery.exceptions", message: reason)
-        failure.traceback = "Traceback (most recent call last):\n  File \"celeriac\", in chord \(groupID)\ncelery.exceptions.ChordError: \(reason)\n"
+        failure.traceback =
+            "Traceback (most recent call last):\n  File \"celeriac\", in chord \(groupID)\n"
+            + "celery.exceptions.ChordError: \(reason)\n"
         let meta = TaskResultMeta(
             taskID: bodyID, state: .failure, result: failure.storedValue, traceback: failure.traceback, dateDone: Date())
         await writer.waitUntilWritten(writer.enqueue([.store(meta)]))

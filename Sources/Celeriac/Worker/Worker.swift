@@ -56,6 +56,8 @@ public final class Worker: Sendable {
         var startedAt: Date?
         /// The Lamport clock of control replies.
         var clock = 0
+        /// Chords this worker claimed and is finishing (publishing the body), waited for at shutdown.
+        var chordFinishers: [UUID: Task<Void, Never>] = [:]
     }
 
     struct ActiveTask {
@@ -155,7 +157,12 @@ public final class Worker: Sendable {
         await housekeeping.value
         control.close()
         await controlling.value
-        if !coldStopRequested.isFired { await fetching.value }
+        if !coldStopRequested.isFired {
+            await fetching.value
+            // A chord claimed in the last writes still needs its body sent (nobody else will).
+            await writer.waitUntilWritten(writer.enqueue([]))
+            for finisher in state.withLock({ Array($0.chordFinishers.values) }) { await finisher.value }
+        }
         await writer.close()
         threadPool.stop()
         logger.info("worker.stopped", ["hostname": configuration.hostname, "processed": "\(state.withLock { $0.processed })"])
