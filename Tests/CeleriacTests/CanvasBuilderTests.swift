@@ -202,3 +202,16 @@ import Testing
         return (try? JSONValue(parsing: text)) ?? .null
     }
 }
+
+/// Typed tasks in canvases: the same signatures as the JSON-level ones.
+@Suite struct TypedSignatureTests {
+    @Test func typedSignaturesMatchTheUntypedOnes() throws {
+        #expect(try Signature(Add.self, .init(x: 1, y: 2)) == Signature(task: "celeriac.examples.add", kwargs: ["x": 1, "y": 2]))
+        #expect(Signature(Add.self, args: [10]) == Signature(task: "celeriac.examples.add", args: [10]))
+        let plan = try CanvasPlan(
+            applying: Signature.chain(try Signature(Add.self, .init(x: 1, y: 2)), Signature(Add.self, args: [10])),
+            origin: "gen1@test", replyTo: "r")
+        #expect(plan.messages.first?.kwargs == ["x": 1, "y": 2])
+        #expect(plan.messages.first?.embed["chain"]?.arrayValue?.first?["args"] == [10])
+    }
+}

@@ -28,6 +28,13 @@ import Testing
         }
     }
 
+    @Test func typedTasksInAChain() async throws {
+        try await withWorkers { cluster in
+            let chain = Signature.chain(try Signature(Add.self, .init(x: 1, y: 2)), Signature(Add.self, args: [10]))
+            #expect(try await cluster.app.apply(chain).get(as: Int.self, timeout: .seconds(30)) == 13)
+        }
+    }
+
     @Test func groupOfAHundredKeepsItsOrder() async throws {
         try await withWorkers { cluster in
             let result = try await cluster.app.apply(Signature.group((0..<100).map { add.clone(adding: [.integer($0), .integer($0)]) }))

@@ -214,3 +214,27 @@ public protocol CanvasConvertible: Sendable {
     /// The signature dict Celery sends for it.
     var signature: Signature { get }
 }
+
+extension Signature {
+    /// A signature for a typed task with all its arguments (`Add.s(x: 2, y: 3)`): arguments that
+    /// encode to an object become kwargs, an array becomes args.
+    /// - Throws: ``CeleriacError`` `encoding` when the arguments do not encode to JSON.
+    public init<Task: CeleriacTask>(_ task: Task.Type, _ arguments: Task.Arguments) throws {
+        let (args, kwargs) = try CeleriacApp.callArguments(arguments, of: task)
+        self.init(task: Task.name, args: args, kwargs: kwargs)
+    }
+
+    /// A partial signature for a typed task (`Add.s(10)`), e.g. a chain step that takes the
+    /// previous result as its first argument (matched to ``CeleriacTask/argumentNames``).
+    public init<Task: CeleriacTask>(_ task: Task.Type, args: [JSONValue] = [], kwargs: JSONObject = [:]) {
+        self.init(task: Task.name, args: args, kwargs: kwargs)
+    }
+}
+
+extension CanvasResult {
+    /// Waits for the outcome and decodes it as `Value` (a group's results as an array).
+    /// - Throws: as ``get(timeout:)``, and ``CeleriacError`` `encoding` when it does not decode.
+    public func get<Value: Decodable>(as type: Value.Type, timeout: Duration? = nil) async throws -> Value {
+        try await get(timeout: timeout).decode(as: Value.self)
+    }
+}
