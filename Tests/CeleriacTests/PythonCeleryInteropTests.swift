@@ -287,7 +287,8 @@ struct PythonProducerInteropTests {
                 logger: WorkerLogger(level: .warning))
             let running = Task { try await second.run() }
             // Two long tasks (one on each worker) and two waiting behind them.
-            let long = try await harness.app.sendMany((0..<4).map { _ in harness.app.message("celeriac.examples.sleep", args: [20]) })
+            // Long enough to outlast the CLI calls below on a loaded machine; terminated at the end.
+            let long = try await harness.app.sendMany((0..<4).map { _ in harness.app.message("celeriac.examples.sleep", args: [300]) })
             #expect(await eventually { harness.worker.activeTaskIDs.count == 1 && second.activeTaskIDs.count == 1 })
 
             let ping = try await celery(harness.server, ["inspect", "ping"])
@@ -320,6 +321,14 @@ struct PythonProducerInteropTests {
             let limit = try await celery(harness.server, ["control", "rate_limit", "celeriac.examples.add", "5/s"])
             #expect(limit["one@inspect"] == ["ok": "new rate limit set successfully"])
             #expect(harness.worker.registry["celeriac.examples.add"]?.settings.rateLimit == RateLimit(count: 5, per: .seconds(1)))
+            let added = try await celery(harness.server, ["control", "add_consumer", "late.q"])
+            #expect(added["one@inspect"] == ["ok": "add consumer late.q"])
+            #expect(harness.worker.consumedQueues == ["celery", "extra", "late.q"])
+            let cancelled = try await celery(harness.server, ["control", "cancel_consumer", "late.q"])
+            #expect(cancelled["two@inspect"] == ["ok": "no longer consuming from late.q"])
+            #expect(second.consumedQueues == ["celery"])
+            let grow = try await celery(harness.server, ["control", "pool_grow", "1"])
+            #expect(grow["one@inspect"]?["error"]?.stringValue?.contains("not supported") == true)
             let unknown = try await celery(harness.server, ["control", "pool_restart"])
             #expect(unknown["two@inspect"]?["error"]?.stringValue?.hasPrefix("KeyError") == true)
 

@@ -3,7 +3,9 @@ import RESP
 
 extension Worker {
     /// Listens on the pidbox (`/<db>.celery.pidbox`) and answers the commands this worker knows:
-    /// `ping`, `revoke`, `terminate`, `shutdown` and the inspect commands of `Worker+Inspect`.
+    /// `ping`, `revoke`, `terminate`, `shutdown`, `add_consumer`, `cancel_consumer` and the inspect
+    /// commands of `Worker+Inspect`; `pool_grow`/`pool_shrink`/`autoscale` and the event commands
+    /// get an error saying why they are not supported.
     /// Others get Celery's `KeyError` reply. Returns when the subscriber is closed.
     func controlLoop(_ subscriber: RedisSubscriber) async {
         for await event in subscriber.events {
@@ -49,6 +51,14 @@ extension Worker {
             logger.warning("worker.shutdown_requested", ["by": "remote control"])
             shutdown()
             return
+        case "add_consumer", "cancel_consumer":
+            reply = changeConsumer(request)
+        case "pool_grow", "pool_shrink", "autoscale":
+            // Each slot is a thread of the worker's own pool, made at start.
+            reply = ["error": .string("\(request.method) is not supported: a Celeriac worker's concurrency is fixed at start (-c)")]
+        case "enable_events", "disable_events", "heartbeat":
+            // Until events are sent (issue #6), say so rather than pretend.
+            reply = ["error": .string("\(request.method): this Celeriac worker does not send events yet")]
         default:
             reply = inspect(request) ?? ["error": .string("KeyError('\(request.method)')")]
         }
@@ -66,6 +76,24 @@ extension Worker {
         } catch {
             logger.warning("control.reply_failed", ["method": request.method, "error": "\(error)"])
         }
+    }
+
+    /// Celery's `add_consumer`/`cancel_consumer`: start or stop fetching from a queue (the fetch
+    /// loop picks the change up before its next fetch). Replies with Celery's wording.
+    private func changeConsumer(_ request: ControlRequest) -> JSONValue {
+        guard let queue = request.arguments["queue"]?.stringValue, !queue.isEmpty else {
+            return ["error": .string("\(request.method) needs a 'queue' argument")]
+        }
+        let adding = request.method == "add_consumer"
+        state.withLock { state in
+            if adding {
+                if !state.queues.contains(queue) { state.queues.append(queue) }
+            } else {
+                state.queues.removeAll { $0 == queue }
+            }
+        }
+        logger.info(adding ? "consumer.added" : "consumer.cancelled", ["queue": queue, "queues": consumedQueues.joined(separator: ",")])
+        return ["ok": .string(adding ? "add consumer \(queue)" : "no longer consuming from \(queue)")]
     }
 
     /// Celery's revoke: remember the ids (memory and Redis), store REVOKED for those not running

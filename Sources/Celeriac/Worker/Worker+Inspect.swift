@@ -33,7 +33,7 @@ extension Worker {
         case "stats":
             return stats()
         case "active_queues":
-            return .array(configuration.queues.map(Self.queueDescription))
+            return .array(consumedQueues.map(Self.queueDescription))
         case "conf":
             return [
                 "broker_url": .string(app.broker.pool.redis.redactedURL),
@@ -43,7 +43,7 @@ extension Worker {
                 "task_acks_late": .bool(configuration.acksLate),
                 "result_extended": .bool(configuration.resultExtended),
                 "broker_transport_options": ["visibility_timeout": .double(configuration.visibilityTimeout.timeInterval)],
-                "task_queues": .array(configuration.queues.map(JSONValue.string)),
+                "task_queues": .array(consumedQueues.map(JSONValue.string)),
             ]
         case "clock":
             return ["clock": .integer(tick())]

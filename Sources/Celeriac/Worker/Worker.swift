@@ -56,6 +56,8 @@ public final class Worker: Sendable {
         var startedAt: Date?
         /// The Lamport clock of control replies.
         var clock = 0
+        /// The queues consumed now: the configured ones, changed by `add_consumer`/`cancel_consumer`.
+        var queues: [String] = []
         /// Chords this worker claimed and is finishing (publishing the body), waited for at shutdown.
         var chordFinishers: [UUID: Task<Void, Never>] = [:]
     }
@@ -79,6 +81,7 @@ public final class Worker: Sendable {
         self.consumer = RedisConsumer(pool: app.broker.pool, keys: configuration.keys, nodeName: configuration.hostname)
         self.writer = CompletionWriter(backend: app.backend, consumer: consumer, logger: logger)
         self.threadPool = WorkerThreadPool(threads: configuration.concurrency, name: "celeriac-task")
+        state.withLock { $0.queues = configuration.queues }
     }
 
     deinit {
@@ -184,6 +187,9 @@ public final class Worker: Sendable {
     /// How many tasks this worker finished (any outcome).
     public var processedCount: Int { state.withLock { $0.processed } }
 
+    /// The queues this worker consumes now (`add_consumer`/`cancel_consumer` change them).
+    public var consumedQueues: [String] { state.withLock { $0.queues } }
+
     /// The ids of the tasks running now.
     public var activeTaskIDs: [String] { state.withLock { $0.active.values.map(\.delivery.message.id) } }
 
@@ -191,7 +197,7 @@ public final class Worker: Sendable {
 
     private func fetchLoop() async {
         defer { fetchingFinished.fire() }
-        var order = configuration.queues
+        var order = consumedQueues
         var blocking: RedisConnection?
         var failures = 0
         var request = RedisConsumer.FetchRequest()
@@ -204,6 +210,13 @@ public final class Worker: Sendable {
                 // and the record script that follows it.
                 if blocking == nil { blocking = try await RedisConnection.connect(app.broker.pool.redis) }
                 guard let connection = blocking else { continue }
+                // Queues added or cancelled by remote control take effect here.
+                let queues = consumedQueues
+                if Set(queues) != Set(order) { order = queues }
+                if order.isEmpty && popped == nil {
+                    try await Task.sleep(for: .milliseconds(500))
+                    continue
+                }
                 var fetched: [RedisConsumer.Fetched] = []
                 if let message = popped {
                     fetched = [try await consumer.record(message, on: connection)]
