@@ -22,6 +22,7 @@ public struct WorkerArguments: Sendable {
         CommandLineOption(
             "shutdown-grace", value: "SECONDS", help: "Warm shutdown waits this long for running tasks (default 30)."),
         CommandLineOption("result-extended", help: "Store name, args, kwargs, worker, retries and queue with results."),
+        CommandLineOption("task-events", short: "E", help: "Send task events (for Flower and 'celery events'), as Celery's -E."),
     ]
 
     /// Reads the worker options from a parsed command line.
@@ -47,6 +48,7 @@ public struct WorkerArguments: Sendable {
         }
         configuration.acksLate = commandLine.flag("acks-late")
         configuration.resultExtended = commandLine.flag("result-extended")
+        configuration.taskEvents = commandLine.flag("task-events")
         if let timeout = try commandLine.duration("visibility-timeout") {
             guard timeout > .zero else { throw UsageError("--visibility-timeout must be above 0") }
             configuration.visibilityTimeout = timeout

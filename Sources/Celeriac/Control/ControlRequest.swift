@@ -70,7 +70,7 @@ public struct ControlRequest: Sendable, Hashable {
         if let replyRoutingKey {
             body["reply_to"] = ["exchange": "reply.celery.pidbox", "routing_key": .string(replyRoutingKey)]
         }
-        return Self.envelope(
+        return KombuEnvelope.encode(
             body: JSONValue.object(body).serialized(),
             headers: ["clock": .integer(clock), "expires": .double(expires?.timeIntervalSince1970 ?? 0)],
             exchange: "celery.pidbox", routingKey: "", deliveryMode: 2)
@@ -90,23 +90,8 @@ public struct ControlRequest: Sendable, Hashable {
     /// The reply envelope Celery's worker sends: body `{node: value}`, `ticket` header.
     public func replyEnvelope(from node: String, value: JSONValue, clock: Int = 1) -> [UInt8]? {
         guard let ticket, let replyRoutingKey else { return nil }
-        return Self.envelope(
+        return KombuEnvelope.encode(
             body: JSONValue.object([node: value]).serialized(), headers: ["ticket": .string(ticket), "clock": .integer(clock)],
             exchange: "reply.celery.pidbox", routingKey: replyRoutingKey, deliveryMode: 1)
-    }
-
-    private static func envelope(body: [UInt8], headers: JSONObject, exchange: String, routingKey: String, deliveryMode: Int) -> [UInt8] {
-        var encodedBody: [UInt8] = []
-        Base64.append(body, to: &encodedBody)
-        let envelope: JSONObject = [
-            "body": .string(String(decoding: encodedBody, as: UTF8.self)),
-            "content-encoding": "utf-8", "content-type": "application/json", "headers": .object(headers),
-            "properties": [
-                "delivery_mode": .integer(deliveryMode),
-                "delivery_info": ["exchange": .string(exchange), "routing_key": .string(routingKey)],
-                "priority": 0, "body_encoding": "base64", "delivery_tag": .string(UUID().uuidString.lowercased()),
-            ],
-        ]
-        return JSONValue.object(envelope).serialized()
     }
 }

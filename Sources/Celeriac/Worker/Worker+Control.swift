@@ -4,8 +4,8 @@ import RESP
 extension Worker {
     /// Listens on the pidbox (`/<db>.celery.pidbox`) and answers the commands this worker knows:
     /// `ping`, `revoke`, `terminate`, `shutdown`, `add_consumer`, `cancel_consumer` and the inspect
-    /// commands of `Worker+Inspect`; `pool_grow`/`pool_shrink`/`autoscale` and the event commands
-    /// get an error saying why they are not supported.
+    /// commands of `Worker+Inspect`; `enable_events`, `disable_events`, `heartbeat`; `pool_grow`/`pool_shrink`/`autoscale` get an
+    /// error saying why they are not supported.
     /// Others get Celery's `KeyError` reply. Returns when the subscriber is closed.
     func controlLoop(_ subscriber: RedisSubscriber) async {
         for await event in subscriber.events {
@@ -56,9 +56,18 @@ extension Worker {
         case "pool_grow", "pool_shrink", "autoscale":
             // Each slot is a thread of the worker's own pool, made at start.
             reply = ["error": .string("\(request.method) is not supported: a Celeriac worker's concurrency is fixed at start (-c)")]
-        case "enable_events", "disable_events", "heartbeat":
-            // Until events are sent (issue #6), say so rather than pretend.
-            reply = ["error": .string("\(request.method): this Celeriac worker does not send events yet")]
+        case "enable_events":
+            let changed = events.setTaskEvents(true)
+            if changed { logger.info("events.enabled", ["by": "remote control"]) }
+            reply = ["ok": .string(changed ? "task events enabled" : "task events already enabled")]
+        case "disable_events":
+            let changed = events.setTaskEvents(false)
+            if changed { logger.info("events.disabled", ["by": "remote control"]) }
+            reply = ["ok": .string(changed ? "task events disabled" : "task events already disabled")]
+        case "heartbeat":
+            // A cast: Celery sends a heartbeat event and no reply.
+            sendWorkerEvent("worker-heartbeat", frequency: 5)
+            return
         default:
             reply = inspect(request) ?? ["error": .string("KeyError('\(request.method)')")]
         }

@@ -61,6 +61,7 @@ extension Worker {
             opening.append(.store(resultMeta(delivery, state: .started, result: meta, done: false)))
         }
         if !opening.isEmpty { writer.enqueue(opening) }
+        sendTaskEvent("task-started", ["uuid": .string(message.id)])
         if logger.isEnabled(.debug) { logger.debug("task.started", ["id": message.id, "name": message.taskName]) }
 
         let clock = ContinuousClock()
@@ -161,6 +162,9 @@ extension Worker {
             let children = await publishCallbacks(of: message, result: value)
             let meta = resultMeta(delivery, state: .success, result: value, children: children, done: true)
             logger.info("task.succeeded", ["id": message.id, "name": message.taskName, "runtime": seconds])
+            sendTaskEvent(
+                "task-succeeded",
+                ["uuid": .string(message.id), "result": .string(value.pythonRepr), "runtime": .double(runtime.timeInterval)])
             await complete(delivery, stores: ignoreResult ? [] : [.store(meta)], lateAck: lateAck, state: .success, result: value)
 
         case .failure where context.stopReason == .revoked:
@@ -168,6 +172,7 @@ extension Worker {
             let failure = TaskFailure(type: "TaskRevokedError", module: "celery.exceptions", message: "terminated")
             let meta = resultMeta(delivery, state: .revoked, result: failure.storedValue, done: true)
             logger.info("task.revoked", ["id": message.id, "name": message.taskName, "reason": "terminated", "runtime": seconds])
+            sendTaskEvent("task-revoked", ["uuid": .string(message.id), "terminated": true, "signum": 15, "expired": false])
             await complete(
                 delivery, stores: ignoreResult ? [] : [.store(meta)], lateAck: lateAck, state: .revoked,
                 result: failure.storedValue)
@@ -199,6 +204,12 @@ extension Worker {
         logger.info(
             "task.failed",
             ["id": delivery.message.id, "name": delivery.message.taskName, "runtime": runtime, "error": failure.description])
+        sendTaskEvent(
+            "task-failed",
+            [
+                "uuid": .string(delivery.message.id), "exception": .string(failure.description),
+                "traceback": .string(failure.traceback ?? ""),
+            ])
         await complete(
             delivery, stores: ignoreResult ? [] : [.store(meta)], lateAck: lateAck, state: .failure, result: failure.storedValue)
         await propagateFailure(of: delivery.message, failure)
@@ -243,6 +254,9 @@ extension Worker {
             delivery, state: .retry, result: cause.storedValue, traceback: cause.traceback,
             children: [[[.string(message.id), .null], .null]], done: false)
         writer.enqueue((ignoreResult ? [] : [.store(meta)]) + lateAck)
+        sendTaskEvent(
+            "task-retried",
+            ["uuid": .string(message.id), "exception": .string(cause.description), "traceback": .string(cause.traceback ?? "")])
         logger.info(
             "task.retried",
             ["id": message.id, "name": message.taskName, "runtime": runtime, "retries": "\(message.retries + 1)",

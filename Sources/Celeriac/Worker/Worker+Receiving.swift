@@ -27,6 +27,7 @@ extension Worker {
         if logger.isEnabled(.info) {
             logger.info("task.received", ["id": message.id, "name": message.taskName, "queue": fetched.queue])
         }
+        sendReceivedEvent(message)
 
         guard registeredTask(message.taskName) != nil else {
             await reject(
@@ -90,6 +91,9 @@ extension Worker {
             stores.append(.store(resultMeta(delivery, state: .revoked, result: failure.storedValue, done: true)))
         }
         logger.info("task.revoked", ["id": delivery.message.id, "name": delivery.message.taskName, "reason": reason])
+        sendTaskEvent(
+            "task-revoked",
+            ["uuid": .string(delivery.message.id), "terminated": false, "signum": nil, "expired": .bool(reason == "expired")])
         state.withLock { $0.processed += 1 }
         await complete(
             delivery, stores: stores, lateAck: [.ackAfterStores(delivery.deliveryTag)], state: .revoked,

@@ -31,6 +31,8 @@ public final class Worker: Sendable {
 
     let consumer: RedisConsumer
     let writer: CompletionWriter
+    /// Worker and task events for Flower and `celery events`.
+    let events: EventDispatcher
     let reserved = ReservedMessages()
     let threadPool: WorkerThreadPool
     let state = Mutex(State())
@@ -80,6 +82,7 @@ public final class Worker: Sendable {
         self.logger = logger
         self.consumer = RedisConsumer(pool: app.broker.pool, keys: configuration.keys, nodeName: configuration.hostname)
         self.writer = CompletionWriter(backend: app.backend, consumer: consumer, logger: logger)
+        self.events = EventDispatcher(pool: app.broker.pool, taskEvents: configuration.taskEvents, logger: logger)
         self.threadPool = WorkerThreadPool(threads: configuration.concurrency, name: "celeriac-task")
         state.withLock { $0.queues = configuration.queues }
     }
@@ -107,12 +110,15 @@ public final class Worker: Sendable {
         let control = try RedisSubscriber(app.broker.pool.redis)
         try await control.subscribe([ControlRequest.channel(database: app.broker.pool.redis.database)])
         writer.start()
+        events.start()
+        sendWorkerEvent("worker-online")
         logger.info(
             "worker.ready",
             [
                 "hostname": configuration.hostname, "queues": configuration.queues.joined(separator: ","),
                 "concurrency": "\(configuration.concurrency)", "prefetch": "\(configuration.prefetch)",
                 "tasks": "\(registry.names.count)", "acks_late": "\(configuration.acksLate)",
+                "task_events": "\(configuration.taskEvents)",
             ])
 
         let fetching = Task { await self.fetchLoop() }
@@ -121,6 +127,7 @@ public final class Worker: Sendable {
         }
         let housekeeping = Task { await self.housekeepingLoop() }
         let controlling = Task { await self.controlLoop(control) }
+        let heartbeats = Task { await self.heartbeatLoop() }
 
         await stopRequested.wait()
         logger.info("worker.stopping", ["mode": "warm", "running": "\(state.withLock { $0.active.count })"])
@@ -167,6 +174,10 @@ public final class Worker: Sendable {
             for finisher in state.withLock({ Array($0.chordFinishers.values) }) { await finisher.value }
         }
         await writer.close()
+        heartbeats.cancel()
+        await heartbeats.value
+        sendWorkerEvent("worker-offline")
+        await events.close()
         threadPool.stop()
         logger.info("worker.stopped", ["hostname": configuration.hostname, "processed": "\(state.withLock { $0.processed })"])
     }

@@ -26,6 +26,10 @@ public struct WorkerConfiguration: Sendable {
     public var scheduleThreshold: Duration
     /// Store Celery's extended result fields (name, args, kwargs, worker, retries, queue).
     public var resultExtended: Bool
+    /// Send task events (`task-received`, `task-succeeded`, ...) for Flower and `celery events`
+    /// (Celery's `-E`); remote control can turn them on and off. Worker events (online,
+    /// heartbeat, offline) are always sent.
+    public var taskEvents: Bool
     /// The broker bookkeeping keys.
     public var keys: ConsumerKeys
 
@@ -36,7 +40,7 @@ public struct WorkerConfiguration: Sendable {
         hostname: String = WorkerConfiguration.defaultHostname(), acksLate: Bool = false,
         visibilityTimeout: Duration = .seconds(3600), restoreInterval: Duration = .seconds(10),
         shutdownGrace: Duration = .seconds(30), scheduleThreshold: Duration = .seconds(1),
-        resultExtended: Bool = false, keys: ConsumerKeys = ConsumerKeys()
+        resultExtended: Bool = false, taskEvents: Bool = false, keys: ConsumerKeys = ConsumerKeys()
     ) {
         self.queues = queues.isEmpty ? [TaskOptions.defaultQueue] : queues
         self.concurrency = max(1, concurrency)
@@ -48,6 +52,7 @@ public struct WorkerConfiguration: Sendable {
         self.shutdownGrace = shutdownGrace
         self.scheduleThreshold = scheduleThreshold
         self.resultExtended = resultExtended
+        self.taskEvents = taskEvents
         self.keys = keys
     }
 
