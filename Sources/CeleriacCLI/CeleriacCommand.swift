@@ -15,6 +15,13 @@ struct CeleriacCommand {
           result      Print a task's state and result.
           apply       Apply a chain, group or chord given as Celery's signature JSON; --wait --progress.
           progress    Print how far a running chord (or a saved group) is.
+          status      List the workers that answer a ping (Celeriac or Python).
+          inspect     Ask workers for their state: active, reserved, scheduled, registered, stats, ...
+          control     Send a control command: add_consumer, cancel_consumer, rate_limit, enable_events, ...
+          queues      List the queues with their waiting messages (and unacked, scheduled, dead counts).
+          purge       Delete the waiting messages of queues (-Q ... --yes).
+          dead        List, retry or drop the messages workers could not run.
+          events      Print live events (worker heartbeats, task states) as they come.
           revoke      Revoke tasks by id (no worker starts them; --terminate stops running ones).
           schedule    Print the next run times of a beat schedule file.
           beat        Run beat (the same as celeriac-beat), e.g. 'celeriac beat --schedule FILE --dry-run'.
@@ -54,6 +61,15 @@ struct CeleriacCommand {
         case "schedule":
             arguments.removeFirst()
             exit(schedule(arguments))
+        case "status", "inspect", "control", "queues", "purge", "dead", "events":
+            arguments.removeFirst()
+            let name = "\(program) \(first)"
+            let commands: [String: (String, [String]) async -> Int32] = [
+                "status": OperatorCommands.status, "inspect": OperatorCommands.inspect,
+                "control": OperatorCommands.control, "queues": OperatorCommands.queues,
+                "purge": OperatorCommands.purge, "dead": OperatorCommands.dead, "events": OperatorCommands.events,
+            ]
+            exit(await commands[first]?(name, arguments) ?? ExitStatus.usage)
         case "revoke":
             arguments.removeFirst()
             exit(await revoke(arguments))

@@ -48,6 +48,21 @@ struct PythonCeleryInteropTests {
         }
     }
 
+    @Test func celeriacStatusAndInspectReachAPythonWorker() async throws {
+        try await withPythonWorker { server, _, _ in
+            let celeriac = CommandRunner.productsDirectory.appendingPathComponent("celeriac")
+            let environment: [String: String?] = [
+                "CELERIAC_BROKER_URL": server.url(database: 0), "CELERIAC_RESULT_BACKEND": server.url(database: 1),
+            ]
+            let status = try await CommandRunner.run(celeriac, ["status", "--timeout", "5"], environment: environment)
+            #expect(status.status == 0 && status.standardOutput.contains("->  py-interop@"), "\(status.standardOutput)\(status.standardError)")
+            let stats = try await CommandRunner.run(celeriac, ["inspect", "stats", "--json", "--timeout", "5"], environment: environment)
+            let replies = try #require(try JSONValue(parsing: stats.standardOutput).objectValue)
+            #expect(replies.keys.contains { $0.hasPrefix("py-interop@") })
+            #expect(replies.values.first?["pool"] != nil)
+        }
+    }
+
     @Test func pythonWorkerServesCeleriacProducer() async throws {
         try await withPythonWorker { server, app, _ in
             // Positional and keyword arguments, typed and untyped.

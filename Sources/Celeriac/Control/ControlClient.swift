@@ -1,0 +1,84 @@
+import Foundation
+import RESP
+
+/// Celery's remote-control client (`app.control` / `celery inspect`) over Redis: broadcasts a
+/// request on the pidbox and collects the workers' replies (Celeriac and Python alike) from a
+/// reply queue bound to `reply.celery.pidbox`, as kombu does (protocol section 5).
+///
+/// ```swift
+/// let control = ControlClient(app: app)
+/// let pongs = try await control.broadcast("ping")            // ["w1@host": {"ok": "pong"}, ...]
+/// let active = try await control.broadcast("active", destination: ["w1@host"])
+/// ```
+public struct ControlClient: Sendable {
+    /// The producer whose broker carries the requests.
+    public let app: CeleriacApp
+
+    /// A client on `app`'s broker.
+    public init(app: CeleriacApp) {
+        self.app = app
+    }
+
+    /// Broadcasts `method` and returns the replies by node name, collected until `timeout` (or
+    /// until `limit` replies came).
+    /// - Parameters:
+    ///   - destination: the node names to address; every worker when `nil`.
+    ///   - reply: `false` for a cast (nothing is waited for; returns `[:]`).
+    /// - Throws: ``RedisClientError``, ``RedisServerError``.
+    public func broadcast(
+        _ method: String, arguments: JSONObject = [:], destination: [String]? = nil, timeout: Duration = .seconds(1),
+        limit: Int? = nil, reply: Bool = true
+    ) async throws -> JSONObject {
+        let pool = app.broker.pool
+        let channel = ControlRequest.channel(database: pool.redis.database)
+        guard reply else {
+            try await pool.publish(channel, ControlRequest(method: method, arguments: arguments, destination: destination).encoded())
+            return [:]
+        }
+        let oid = UUID().uuidString.lowercased()
+        let ticket = UUID().uuidString.lowercased()
+        let queue = oid + ".reply.celery.pidbox"
+        let binding = QueueKeys.bindingKey(exchange: "reply.celery.pidbox")
+        let member = QueueKeys.bindingMember(queue: queue, exchange: "reply.celery.pidbox", routingKey: oid)
+        _ = try await pool.sadd(binding, [member])
+        let request = ControlRequest(
+            method: method, arguments: arguments, destination: destination, ticket: ticket, replyRoutingKey: oid)
+        let outcome: Result<JSONObject, any Error>
+        do {
+            try await pool.publish(channel, request.encoded(expires: Date().addingTimeInterval(timeout.timeInterval)))
+            // Replies arrive on the reply queue; a connection of its own waits on it.
+            let connection = try await RedisConnection.connect(pool.redis)
+            do {
+                outcome = .success(try await collect(on: connection, queue: queue, ticket: ticket, timeout: timeout, limit: limit))
+            } catch {
+                outcome = .failure(error)
+            }
+            await connection.close()
+        } catch {
+            outcome = .failure(error)
+        }
+        // The reply queue and its binding are this call's alone.
+        _ = try? await pool.srem(binding, [member])
+        _ = try? await pool.delete([queue])
+        return try outcome.get()
+    }
+
+    private func collect(
+        on connection: RedisConnection, queue: String, ticket: String, timeout: Duration, limit: Int?
+    ) async throws -> JSONObject {
+        var replies = JSONObject()
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline, replies.count < (limit ?? .max) {
+            let left = deadline - ContinuousClock.now
+            guard let (_, value) = try await connection.brpop([queue], timeout: min(left, .milliseconds(100))) else {
+                continue
+            }
+            guard case .object(let envelope)? = try? JSONValue(parsing: value),
+                envelope["headers"]?["ticket"]?.stringValue == ticket, let body = envelope["body"]?.stringValue,
+                let decoded = Data(base64Encoded: body), case .object(let answer)? = try? JSONValue(parsing: Array(decoded))
+            else { continue }
+            for (node, value) in answer { replies[node] = value }
+        }
+        return replies
+    }
+}

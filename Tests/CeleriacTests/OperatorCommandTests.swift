@@ -1,0 +1,86 @@
+import Celeriac
+import Foundation
+import RESP
+import RedisTestSupport
+import Testing
+
+/// `celeriac status|inspect|control|queues|purge|dead|events`, run as a user runs them, against a
+/// Celeriac worker on a private redis-server.
+@Suite struct OperatorCommandTests {
+    private func celeriac(_ arguments: [String], _ harness: WorkerHarness) async throws -> CommandRunner.Output {
+        try await CommandRunner.run(
+            CommandRunner.productsDirectory.appendingPathComponent("celeriac"), arguments,
+            environment: ["CELERIAC_BROKER_URL": harness.server.url(database: 0), "CELERIAC_RESULT_BACKEND": harness.server.url(database: 1)])
+    }
+
+    private func waitForPidbox(_ harness: WorkerHarness) async throws {
+        #expect(try await eventually(attempts: 1000) {
+            let reply = try await harness.redis.send("PUBSUB", "NUMSUB", "/0.celery.pidbox")
+            return (reply.array?.last?.int ?? 0) >= 1
+        })
+    }
+
+    @Test func remoteControlFromTheCommandLine() async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 2, hostname: "ops@test")) { harness in
+            try await waitForPidbox(harness)
+            let status = try await celeriac(["status", "--timeout", "3"], harness)
+            #expect(status.status == 0, "\(status.standardError)")
+            #expect(status.standardOutput == "->  ops@test: OK\n\n1 node online.\n")
+
+            let registered = try await celeriac(["inspect", "registered", "--json", "--timeout", "3"], harness)
+            let replies = try JSONValue(parsing: registered.standardOutput)
+            #expect(replies["ops@test"]?.arrayValue?.contains("celeriac.examples.add") == true)
+
+            let added = try await celeriac(["control", "add_consumer", "ops.q", "-d", "ops@test", "--timeout", "3"], harness)
+            #expect(added.standardOutput.contains(#"{"ok": "add consumer ops.q"}"#), "\(added.standardOutput)")
+            #expect(harness.worker.consumedQueues == ["celery", "ops.q"])
+
+            let bad = try await celeriac(["control", "rate_limit", "only-a-name"], harness)
+            #expect(bad.status == 2)
+            let nobody = try await celeriac(["status", "-d", "nobody@nowhere"], harness)
+            #expect(nobody.status == 1)
+            #expect(nobody.standardError.contains("no worker replied"))
+            // Nothing left behind by the replies.
+            #expect(try await harness.redis.smembers("_kombu.binding.reply.celery.pidbox").isEmpty)
+        }
+    }
+
+    @Test func queuesPurgeAndDeadLetters() async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 2, hostname: "broker-ops@test")) { harness in
+            _ = try await harness.app.sendMany((0..<3).map { _ in harness.app.message("celeriac.examples.add", args: [1, 1], options: TaskOptions(queue: "idle.q")) })
+            let queues = try await celeriac(["queues", "--json"], harness)
+            #expect(try JSONValue(parsing: queues.standardOutput)["queues"]?["idle.q"] == 3, "\(queues.standardOutput)")
+
+            let refused = try await celeriac(["purge", "-Q", "idle.q"], harness)
+            #expect(refused.status == 2)
+            let purged = try await celeriac(["purge", "-Q", "idle.q", "--yes"], harness)
+            #expect(purged.standardOutput == "purged 3 message(s) from idle.q\n")
+            #expect(try await harness.redis.llen("idle.q") == 0)
+
+            // A task no worker knows is dead-lettered; retry sends it round again; drop deletes it.
+            let unknown = try await harness.app.send("nobody.knows.this")
+            #expect(await eventually { (try? await harness.redis.llen("celeriac.dead")) == 1 })
+            let listed = try await celeriac(["dead", "list"], harness)
+            #expect(listed.standardOutput.contains(unknown.id) && listed.standardOutput.contains("NotRegistered"))
+            let retried = try await celeriac(["dead", "retry", "--task-id", unknown.id], harness)
+            #expect(retried.standardOutput == "retried 1 message(s)\n")
+            #expect(await eventually { harness.logs.all.filter { $0.contains("task.rejected id=\(unknown.id)") }.count == 2 })
+            let dropped = try await celeriac(["dead", "drop"], harness)
+            #expect(dropped.standardOutput == "dropped 1 entr(ies)\n")
+            #expect(try await harness.redis.llen("celeriac.dead") == 0)
+        }
+    }
+
+    @Test func eventsAreStreamed() async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 1, hostname: "watched@test", taskEvents: true)) { harness in
+            async let streamed = celeriac(["events", "--type", "task-", "--count", "3"], harness)
+            // Once the command listens (a pattern subscriber), run a task: received, started, succeeded.
+            #expect(try await eventually(attempts: 1000) { (try await harness.redis.send("PUBSUB", "NUMPAT").int ?? 0) >= 1 })
+            _ = try await harness.app.send("celeriac.examples.add", args: [2, 2]).get(timeout: .seconds(30))
+            let output = try await streamed
+            let lines = output.standardOutput.split(separator: "\n")
+            #expect(lines.count == 3, "\(output.standardOutput)\(output.standardError)")
+            #expect(lines.contains { $0.contains("watched@test task-succeeded") && $0.contains("result=4") }, "\(lines)")
+        }
+    }
+}
