@@ -22,6 +22,7 @@ struct CeleriacCommand {
           purge       Delete the waiting messages of queues (-Q ... --yes).
           dead        List, retry or drop the messages workers could not run.
           events      Print live events (worker heartbeats, task states) as they come.
+          watch       Follow a task, a running chord or a saved group until done, with a progress bar.
           revoke      Revoke tasks by id (no worker starts them; --terminate stops running ones).
           schedule    Print the next run times of a beat schedule file.
           beat        Run beat (the same as celeriac-beat), e.g. 'celeriac beat --schedule FILE --dry-run'.
@@ -58,6 +59,9 @@ struct CeleriacCommand {
         case "progress":
             arguments.removeFirst()
             exit(await CanvasCommand.progress(program: "\(program) progress", arguments: arguments))
+        case "watch":
+            arguments.removeFirst()
+            exit(await CanvasCommand.watch(program: "\(program) watch", arguments: arguments))
         case "schedule":
             arguments.removeFirst()
             exit(schedule(arguments))
@@ -86,30 +90,41 @@ struct CeleriacCommand {
     static func revoke(_ arguments: [String]) async -> Int32 {
         let options = ConnectionSettings.options + [
             CommandLineOption("terminate", help: "Also stop the tasks where they run now."),
+            CommandLineOption("group", value: "GROUP_ID", help: "Revoke every member of a saved group (GroupResult.save())."),
             CommandLineOption("json", help: "Print the revoked ids as a JSON array."),
         ]
         let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: "\(program) revoke", usage: "celeriac revoke <task id>... [--terminate]",
+            arguments, program: "\(program) revoke", usage: "celeriac revoke <task id>... | --group GROUP_ID [--terminate]",
             summary: "Revokes tasks: no worker (Celeriac or Python) starts them; kept in Redis for 3 hours.",
             options: options)
-        guard !commandLine.positionals.isEmpty else {
-            StandardStreams.printError("give at least one task id; run 'celeriac revoke --help'", program: program)
+        let groupID = commandLine.value("group")
+        guard !commandLine.positionals.isEmpty || groupID != nil else {
+            StandardStreams.printError("give at least one task id or --group; run 'celeriac revoke --help'", program: program)
             return ExitStatus.usage
         }
         let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
         _ = await CommandLineTool.pingOrExit(settings.brokerURL, role: "broker", program: program)
+        var ids = commandLine.positionals
         do {
             let app = try CeleriacApp(brokerURL: settings.brokerURL, backendURL: settings.backendURL)
-            try await app.revoke(commandLine.positionals, terminate: commandLine.flag("terminate"))
+            try await app.revoke(ids, terminate: commandLine.flag("terminate"))
+            if let groupID {
+                guard let members = try await app.revokeGroup(groupID, terminate: commandLine.flag("terminate")) else {
+                    await app.close()
+                    StandardStreams.printError("no group is saved under \(groupID)", program: program)
+                    return ExitStatus.failure
+                }
+                ids += members
+            }
             await app.close()
         } catch {
             StandardStreams.printError("cannot revoke: \(error)", program: program)
             return ExitStatus.failure
         }
         if commandLine.flag("json") {
-            StandardStreams.printLine(JSONValue.array(commandLine.positionals.map(JSONValue.string)).serializedString)
+            StandardStreams.printLine(JSONValue.array(ids.map(JSONValue.string)).serializedString)
         } else {
-            for id in commandLine.positionals {
+            for id in ids {
                 StandardStreams.printLine("revoked \(id)\(commandLine.flag("terminate") ? " (terminate)" : "")")
             }
         }

@@ -81,6 +81,22 @@ import Testing
         #expect(lines.first?.contains("Connection refused") == true)
     }
 
+    /// Every command that talks to Redis says so in one line and exits 1 when it cannot.
+    @Test(arguments: [
+        ["status"], ["inspect", "active"], ["control", "enable_events"], ["queues"], ["queues", "--json"],
+        ["purge", "q", "-f"], ["dead", "list"], ["dead", "list", "--json"], ["watch", "some-id"], ["progress", "some-id"],
+        ["result", "some-id"], ["apply", #"{"task": "celeriac.examples.noop"}"#], ["events", "--count", "1"],
+    ])
+    func everyCommandReportsAnUnreachableRedisInOneLine(arguments: [String]) async throws {
+        let port = try RedisServerProcess.freePort()
+        let result = try await CommandRunner.run(
+            executable("celeriac"), arguments + ["--broker", "redis://127.0.0.1:\(port)/0"], environment: cleanEnvironment)
+        #expect(result.status == 1, "\(arguments): \(result.standardError)")
+        let lines = result.standardError.split(separator: "\n")
+        #expect(lines.count == 1, "\(arguments): \(result.standardError)")
+        #expect(lines.first?.contains("cannot connect to Redis at redis://127.0.0.1:\(port)/0") == true, "\(lines)")
+    }
+
     @Test func usageErrorsExitWithTwo() async throws {
         let unknownOption = try await CommandRunner.run(executable("celeriac"), ["ping", "--bogus"])
         #expect(unknownOption.status == 2)

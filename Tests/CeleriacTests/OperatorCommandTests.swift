@@ -49,19 +49,25 @@ import Testing
         try await withWorker(WorkerConfiguration(concurrency: 2, hostname: "broker-ops@test")) { harness in
             _ = try await harness.app.sendMany((0..<3).map { _ in harness.app.message("celeriac.examples.add", args: [1, 1], options: TaskOptions(queue: "idle.q")) })
             let queues = try await celeriac(["queues", "--json"], harness)
-            #expect(try JSONValue(parsing: queues.standardOutput)["queues"]?["idle.q"] == 3, "\(queues.standardOutput)")
+            let listed = try JSONValue(parsing: queues.standardOutput)
+            #expect(listed["queues"]?["idle.q"]?["messages"] == 3, "\(queues.standardOutput)")
+            #expect(listed["queues"]?["idle.q"]?["by_priority"] == ["0": 3, "3": 0, "6": 0, "9": 0])
+            let table = try await celeriac(["queues"], harness)
+            #expect(table.standardOutput.contains("idle.q") && table.standardOutput.hasPrefix("QUEUE"), "\(table.standardOutput)")
 
-            let refused = try await celeriac(["purge", "-Q", "idle.q"], harness)
+            let refused = try await celeriac(["purge", "idle.q"], harness)
             #expect(refused.status == 2)
-            let purged = try await celeriac(["purge", "-Q", "idle.q", "--yes"], harness)
+            let purged = try await celeriac(["purge", "idle.q", "-f"], harness)
             #expect(purged.standardOutput == "purged 3 message(s) from idle.q\n")
             #expect(try await harness.redis.llen("idle.q") == 0)
 
             // A task no worker knows is dead-lettered; retry sends it round again; drop deletes it.
             let unknown = try await harness.app.send("nobody.knows.this")
             #expect(await eventually { (try? await harness.redis.llen("celeriac.dead")) == 1 })
-            let listed = try await celeriac(["dead", "list"], harness)
-            #expect(listed.standardOutput.contains(unknown.id) && listed.standardOutput.contains("NotRegistered"))
+            let dead = try await celeriac(["dead", "list"], harness)
+            #expect(dead.standardOutput.contains(unknown.id) && dead.standardOutput.contains("NotRegistered"))
+            let deadJSON = try await celeriac(["dead", "list", "--json"], harness)
+            #expect(try JSONValue(parsing: deadJSON.standardOutput)["task_id"] == .string(unknown.id))
             let retried = try await celeriac(["dead", "retry", "--task-id", unknown.id], harness)
             #expect(retried.standardOutput == "retried 1 message(s)\n")
             #expect(await eventually { harness.logs.all.filter { $0.contains("task.rejected id=\(unknown.id)") }.count == 2 })
@@ -81,6 +87,49 @@ import Testing
             let lines = output.standardOutput.split(separator: "\n")
             #expect(lines.count == 3, "\(output.standardOutput)\(output.standardError)")
             #expect(lines.contains { $0.contains("watched@test task-succeeded") && $0.contains("result=4") }, "\(lines)")
+        }
+    }
+}
+
+/// `celeriac watch` and `celeriac revoke --group`.
+@Suite struct WatchAndGroupRevokeTests {
+    private func celeriac(_ arguments: [String], _ harness: WorkerHarness) async throws -> CommandRunner.Output {
+        try await CommandRunner.run(
+            CommandRunner.productsDirectory.appendingPathComponent("celeriac"), arguments,
+            environment: ["CELERIAC_BROKER_URL": harness.server.url(database: 0), "CELERIAC_RESULT_BACKEND": harness.server.url(database: 1)])
+    }
+
+    @Test func watchFollowsATaskAndAGroup() async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 2)) { harness in
+            let task = try await harness.app.send("celeriac.examples.progress", args: [3])
+            let watched = try await celeriac(["watch", task.id, "--timeout", "60"], harness)
+            #expect(watched.status == 0, "\(watched.standardError)")
+            let lines = watched.standardOutput.split(separator: "\n")
+            #expect(lines.contains { $0.contains("] 1/3 PROGRESS") }, "\(lines)")
+            #expect(lines.last?.hasSuffix("SUCCESS") == true)
+
+            let add = Signature(task: "celeriac.examples.add")
+            guard case .group(let group) = try await harness.app.apply(Signature.group(add.clone(adding: [1, 1]), add.clone(adding: [2, 2])))
+            else { Issue.record("not a group"); return }
+            try await group.save()
+            let json = try await celeriac(["watch", group.id, "--json", "--timeout", "60"], harness)
+            let last = try JSONValue(parsing: String(json.standardOutput.split(separator: "\n").last ?? ""))
+            #expect(last == ["kind": "group", "id": .string(group.id), "state": "SUCCESS", "completed": 2, "total": 2])
+        }
+    }
+
+    @Test func revokeAWholeGroup() async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 2)) { harness in
+            let add = Signature(task: "celeriac.examples.add").setting(["countdown": 60])
+            guard case .group(let group) = try await harness.app.apply(Signature.group(add.clone(adding: [1, 1]), add.clone(adding: [2, 2])))
+            else { Issue.record("not a group"); return }
+            try await group.save()
+            let revoked = try await celeriac(["revoke", "--group", group.id, "--json"], harness)
+            #expect(try JSONValue(parsing: revoked.standardOutput) == .array(group.results.map { .string($0.id) }))
+            try await harness.makeScheduledMessagesDue()
+            #expect(try await eventually { try await group.states() == [.revoked, .revoked] })
+            let missing = try await celeriac(["revoke", "--group", "no-such-group"], harness)
+            #expect(missing.status == 1)
         }
     }
 }

@@ -18,7 +18,10 @@ public struct BrokerAdmin: Sendable {
     /// A queue and the messages waiting in it (all priorities).
     public struct QueueLength: Sendable, Hashable {
         public var queue: String
-        public var messages: Int
+        /// Waiting messages by priority step (0, 3, 6, 9; 0 is served first).
+        public var byPriority: [Int]
+        /// Waiting messages in all.
+        public var messages: Int { byPriority.reduce(0, +) }
     }
 
     /// The queues known from kombu's bindings (and any given), with their lengths, by name.
@@ -45,7 +48,7 @@ public struct BrokerAdmin: Sendable {
         let lengths = try await pool.pipeline(commands).map { $0.int ?? 0 }
         let perQueue = QueueKeys.listKeys(queue: "").count
         return sorted.enumerated().map { index, queue in
-            QueueLength(queue: queue, messages: lengths[(index * perQueue)..<((index + 1) * perQueue)].reduce(0, +))
+            QueueLength(queue: queue, byPriority: Array(lengths[(index * perQueue)..<((index + 1) * perQueue)]))
         }
     }
 

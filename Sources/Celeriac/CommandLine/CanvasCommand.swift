@@ -136,4 +136,124 @@ public enum CanvasCommand {
             return ExitStatus.failure
         }
     }
+
+    /// `celeriac watch ID`: follows a task (its state, and a bar for PROGRESS `current`/`total`
+    /// meta), a running chord or a saved group (a bar of finished tasks) until it is done.
+    public static func watch(program: String, arguments: [String]) async -> Int32 {
+        let commandLine = CommandLineTool.parseOrExit(
+            arguments, program: program, usage: "celeriac watch <task id | group id> [--timeout S] [--json]",
+            summary: "Follows a task, a running chord or a saved group until it is done, with a progress bar.",
+            options: ConnectionSettings.options + [
+                CommandLineOption("timeout", value: "SECONDS", help: "Give up after this long (exit 1)."),
+                CommandLineOption("json", help: "Print each change as a JSON line instead of a bar."),
+            ])
+        guard commandLine.positionals.count == 1, let id = commandLine.positionals.first else {
+            StandardStreams.printError("give one task or group id; run '\(program) --help'", program: program)
+            return ExitStatus.usage
+        }
+        let timeout: Duration?
+        do {
+            timeout = try commandLine.integer("timeout", in: 1...86_400).map { .seconds($0) }
+        } catch {
+            StandardStreams.printError("\(error); run '\(program) --help'", program: program)
+            return ExitStatus.usage
+        }
+        guard let app = CommandLineTool.makeApp(commandLine, program: program) else { return ExitStatus.usage }
+        let display = ProgressDisplay(json: commandLine.flag("json"))
+        let status: Int32
+        do {
+            status = try await follow(id, with: app, display: display, until: timeout.map { ContinuousClock.now + $0 })
+        } catch {
+            display.finish()
+            StandardStreams.printError("\(error)", program: program)
+            status = ExitStatus.failure
+        }
+        await app.close()
+        return status
+    }
+
+    private static func follow(
+        _ id: String, with app: CeleriacApp, display: ProgressDisplay, until deadline: ContinuousClock.Instant?
+    ) async throws -> Int32 {
+        let group = try await GroupResult.restore(id, backend: app.backend)
+        let counter = try await app.backend.chords.progress(groupID: id)
+        let isChord = counter.total != nil || counter.bodySent
+        while deadline.map({ ContinuousClock.now < $0 }) ?? true {
+            if isChord {
+                let now = try await app.backend.chords.progress(groupID: id)
+                if now.bodySent {
+                    display.show(kind: "chord", id: id, state: "BODY SENT", completed: nil, total: nil, done: true)
+                    return ExitStatus.success
+                }
+                display.show(kind: "chord", id: id, state: "RUNNING", completed: now.recorded, total: now.total, done: false)
+            } else if let group {
+                let progress = try await group.progress()
+                let done = progress.completed == progress.total
+                let failed = done ? try await group.failed() : false
+                display.show(
+                    kind: "group", id: id, state: done ? (failed ? "FAILURE" : "SUCCESS") : "RUNNING",
+                    completed: progress.completed, total: progress.total, done: done)
+                if done { return failed ? ExitStatus.failure : ExitStatus.success }
+            } else {
+                let meta = try await app.backend.meta(for: id)
+                let state = meta?.state ?? .pending
+                let info = meta?.result
+                display.show(
+                    kind: "task", id: id, state: state.rawValue, completed: info?["current"]?.intValue,
+                    total: info?["total"]?.intValue, done: state.isReady)
+                if state.isReady { return state == .success ? ExitStatus.success : ExitStatus.failure }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        display.finish()
+        StandardStreams.printError("\(id) was not done within the timeout", program: "celeriac watch")
+        return ExitStatus.failure
+    }
+}
+
+/// Draws `watch`'s progress: one redrawn line with a bar on a terminal (coloured unless
+/// `NO_COLOR`), a line per change otherwise, or JSON lines.
+final class ProgressDisplay {
+    private let json: Bool
+    private let isTerminal = isatty(STDOUT_FILENO) == 1
+    private let colours = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    private var last = ""
+
+    init(json: Bool) { self.json = json }
+
+    func show(kind: String, id: String, state: String, completed: Int?, total: Int?, done: Bool) {
+        let text: String
+        if json {
+            var object: JSONObject = ["kind": .string(kind), "id": .string(id), "state": .string(state)]
+            if let completed, let total { object["completed"] = .integer(completed); object["total"] = .integer(total) }
+            text = JSONValue.object(object).serializedString
+        } else {
+            var line = "\(kind) \(id) "
+            if let completed, let total, total > 0 {
+                let filled = min(30, max(0, completed * 30 / total))
+                line += "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled) + "] \(completed)/\(total) "
+            }
+            line += colours ? colour(state) : state
+            text = line
+        }
+        guard text != last else { return }
+        last = text
+        if isTerminal && !json {
+            StandardStreams.print("\r\u{1B}[2K" + text + (done ? "\n" : ""))
+        } else {
+            StandardStreams.printLine(text)
+        }
+    }
+
+    func finish() {
+        if isTerminal && !json && !last.isEmpty { StandardStreams.print("\n") }
+    }
+
+    private func colour(_ state: String) -> String {
+        switch state {
+        case "SUCCESS", "BODY SENT": return "\u{1B}[32m\(state)\u{1B}[0m"
+        case "FAILURE", "REVOKED": return "\u{1B}[31m\(state)\u{1B}[0m"
+        default: return "\u{1B}[33m\(state)\u{1B}[0m"
+        }
+    }
 }

@@ -17,6 +17,11 @@ public enum StandardStreams {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
+    /// Writes text to standard output as it is (no newline added).
+    public static func print(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
     /// Writes `program: message` to standard error.
     public static func printError(_ message: String, program: String) {
         FileHandle.standardError.write(Data("\(program): \(message)\n".utf8))

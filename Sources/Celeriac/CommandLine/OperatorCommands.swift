@@ -164,7 +164,11 @@ public enum OperatorCommands {
             let (unacked, scheduled, dead) = try await admin.bookkeeping()
             if commandLine.flag("json") {
                 var queues = JSONObject()
-                for length in lengths { queues[length.queue] = .integer(length.messages) }
+                for length in lengths {
+                    var priorities = JSONObject()
+                    for (step, count) in zip(QueueKeys.prioritySteps, length.byPriority) { priorities[String(step)] = .integer(count) }
+                    queues[length.queue] = ["messages": .integer(length.messages), "by_priority": .object(priorities)]
+                }
                 let value: JSONValue = [
                     "queues": .object(queues), "unacked": .integer(unacked), "scheduled": .integer(scheduled),
                     "dead": .integer(dead),
@@ -172,25 +176,44 @@ public enum OperatorCommands {
                 StandardStreams.printLine(value.serializedString)
                 return
             }
-            for length in lengths { StandardStreams.printLine("\(length.queue)\t\(length.messages)") }
+            let width = max(5, lengths.map(\.queue.count).max() ?? 0)
+            func row(_ cells: [String]) -> String {
+                cells[0].padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                    + cells.dropFirst().map { String(repeating: " ", count: max(0, 8 - $0.count)) + $0 }.joined(separator: " ")
+            }
+            StandardStreams.printLine(row(["QUEUE", "WAITING", "P0", "P3", "P6", "P9"]))
+            for length in lengths {
+                StandardStreams.printLine(row([length.queue, String(length.messages)] + length.byPriority.map(String.init)))
+            }
             StandardStreams.printLine("(held by workers: \(unacked); waiting for their ETA: \(scheduled); dead letters: \(dead))")
         }
     }
 
-    /// `celeriac purge -Q QUEUE,... --yes`: deletes the waiting messages of queues.
+    /// `celeriac purge QUEUE... [-f]`: deletes the waiting messages of queues, after asking on a
+    /// terminal (without one, `-f` is required).
     public static func purge(program: String, arguments: [String]) async -> Int32 {
         await withAdmin(
-            program: program, arguments: arguments, usage: "celeriac purge -Q QUEUE[,QUEUE...] --yes",
+            program: program, arguments: arguments, usage: "celeriac purge QUEUE... [-f]",
             summary: "Deletes every waiting message of the queues (not those held by workers). Cannot be undone.",
             options: [
-                CommandLineOption("queues", short: "Q", value: "QUEUES", help: "The queues to purge (required)."),
-                CommandLineOption("yes", short: "f", help: "Really delete (required)."),
+                CommandLineOption("queues", short: "Q", value: "QUEUES", help: "More queues (comma-separated)."),
+                CommandLineOption("force", short: "f", help: "Do not ask (required when not on a terminal)."),
             ]
         ) { admin, commandLine in
-            guard let queues = commandLine.value("queues")?.split(separator: ",").map(String.init), !queues.isEmpty else {
-                throw UsageError("name the queues with -Q")
+            let queues = commandLine.positionals + (commandLine.value("queues")?.split(separator: ",").map(String.init) ?? [])
+            guard !queues.isEmpty else { throw UsageError("name the queues to purge") }
+            if !commandLine.flag("force") {
+                guard isatty(STDIN_FILENO) == 1 else {
+                    throw UsageError("purging cannot be undone: add -f (or run it on a terminal to be asked)")
+                }
+                let waiting = try await admin.queueLengths(including: queues).filter { queues.contains($0.queue) }
+                let total = waiting.map(\.messages).reduce(0, +)
+                StandardStreams.print("Purge \(total) waiting message(s) from \(queues.joined(separator: ", "))? [y/N] ")
+                guard let answer = readLine()?.lowercased(), answer == "y" || answer == "yes" else {
+                    StandardStreams.printLine("nothing purged")
+                    return
+                }
             }
-            guard commandLine.flag("yes") else { throw UsageError("purging cannot be undone: add --yes") }
             for queue in queues {
                 StandardStreams.printLine("purged \(try await admin.purge(queue)) message(s) from \(queue)")
             }
