@@ -36,4 +36,51 @@ import Testing
             #expect(try await harness.app.send("celeriac.examples.add", args: [4, 4]).get(timeout: .seconds(30)) == 8)
         }
     }
+
+    @Test func poolGrowAddsASlotAndPoolShrinkRetiresOne() async throws {
+        try await withWorker(WorkerConfiguration(queues: ["celery"], concurrency: 1, hostname: "pool@test")) { harness in
+            // The only slot is busy for a long time...
+            let long = try await harness.app.send("celeriac.examples.sleep", args: [120])
+            #expect(await eventually { harness.worker.activeTaskIDs == [long.id] })
+            // ...a new slot runs the next task meanwhile.
+            try await broadcast("pool_grow", ["n": 1], to: harness)
+            #expect(await eventually { harness.worker.currentConcurrency == 2 })
+            #expect(try await harness.app.send("celeriac.examples.add", args: [2, 2]).get(timeout: .seconds(30)) == 4)
+            #expect(harness.worker.activeTaskIDs == [long.id])
+
+            try await broadcast("pool_shrink", ["n": 5], to: harness)
+            #expect(await eventually { harness.worker.currentConcurrency == 1 })
+            try await harness.app.revoke([long.id], terminate: true)
+            #expect(await eventually { harness.worker.activeTaskIDs.isEmpty })
+            #expect(try await harness.app.send("celeriac.examples.add", args: [3, 3]).get(timeout: .seconds(30)) == 6)
+        }
+    }
+
+    @Test func producersSendTaskSentEvents() async throws {
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url(database: 0), sendTaskSentEvents: true)
+            let subscriber = try RedisSubscriber(try RedisConfiguration(url: server.url(database: 0)))
+            try await subscriber.psubscribe(["/0.celeryev/*"])
+            let seen = EventLog()
+            let listening = Task {
+                for await event in subscriber.events {
+                    if case .message(let message) = event, let decoded = try? CeleryEvent.decodeAll(message.payload) {
+                        seen.events.withLock { $0.append(contentsOf: decoded) }
+                    }
+                }
+            }
+            let sent = try await app.send("celeriac.examples.add", args: [2, 3], options: TaskOptions(queue: "sent.q"))
+            #expect(await eventually { seen.events.withLock { !$0.isEmpty } })
+            let event = try #require(seen.events.withLock { $0.first })
+            #expect(event.type == "task-sent")
+            #expect(event.fields["uuid"] == .string(sent.id))
+            #expect(event.fields["name"] == "celeriac.examples.add")
+            #expect(event.fields["queue"] == "sent.q")
+            #expect(event.fields["args"] == "[2, 3]")
+            #expect(event.hostname == app.origin)
+            subscriber.close()
+            listening.cancel()
+            await app.close()
+        }
+    }
 }

@@ -343,7 +343,11 @@ struct PythonProducerInteropTests {
             #expect(cancelled["two@inspect"] == ["ok": "no longer consuming from late.q"])
             #expect(second.consumedQueues == ["celery"])
             let grow = try await celery(harness.server, ["control", "pool_grow", "1"])
-            #expect(grow["one@inspect"]?["error"]?.stringValue?.contains("not supported") == true)
+            #expect(grow["one@inspect"] == ["ok": "pool will grow"])
+            #expect(harness.worker.currentConcurrency == 2 && second.currentConcurrency == 2)
+            let shrink = try await celery(harness.server, ["control", "pool_shrink", "1"])
+            #expect(shrink["two@inspect"] == ["ok": "pool will shrink"])
+            #expect(second.currentConcurrency == 1)
             let unknown = try await celery(harness.server, ["control", "pool_restart"])
             #expect(unknown["two@inspect"]?["error"]?.stringValue?.hasPrefix("KeyError") == true)
 

@@ -66,6 +66,28 @@ public enum CommandLineTool {
         }
     }
 
+    /// Runs a command's `body` with a producer for the connection options, then closes it.
+    /// Returns 0; 2 after a ``UsageError`` or a malformed URL (with a hint); 1 after any other
+    /// error, printed as one line.
+    public static func withApp(
+        _ commandLine: ParsedCommandLine, program: String, _ body: (CeleriacApp) async throws -> Void
+    ) async -> Int32 {
+        guard let app = makeApp(commandLine, program: program) else { return ExitStatus.usage }
+        let status: Int32
+        do {
+            try await body(app)
+            status = ExitStatus.success
+        } catch let error as UsageError {
+            StandardStreams.printError("\(error); run '\(program) --help'", program: program)
+            status = ExitStatus.usage
+        } catch {
+            StandardStreams.printError("\(error)", program: program)
+            status = ExitStatus.failure
+        }
+        await app.close()
+        return status
+    }
+
     /// Runs a long-lived service (a worker, a beat) until it returns; SIGTERM and SIGINT call
     /// `stop` instead of killing the process (the first starts a warm shutdown, the second a cold
     /// one). Closes `app` afterwards. Returns 0, or 1 after printing `failure: <error>` when `run`

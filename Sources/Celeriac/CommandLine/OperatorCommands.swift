@@ -131,20 +131,9 @@ public enum OperatorCommands {
             StandardStreams.printError("\(error); run '\(program) --help'", program: program)
             return ExitStatus.usage
         }
-        guard let app = CommandLineTool.makeApp(commandLine, program: program) else { return ExitStatus.usage }
-        let status: Int32
-        do {
+        return await CommandLineTool.withApp(commandLine, program: program) { app in
             try await body(ControlClient(app: app), commandLine, destination, timeout)
-            status = ExitStatus.success
-        } catch let error as UsageError {
-            StandardStreams.printError("\(error); run '\(program) --help'", program: program)
-            status = ExitStatus.usage
-        } catch {
-            StandardStreams.printError("\(error)", program: program)
-            status = ExitStatus.failure
         }
-        await app.close()
-        return status
     }
 
     // MARK: - Broker
@@ -262,20 +251,9 @@ public enum OperatorCommands {
     ) async -> Int32 {
         let commandLine = CommandLineTool.parseOrExit(
             arguments, program: program, usage: usage, summary: summary, options: ConnectionSettings.options + options)
-        guard let app = CommandLineTool.makeApp(commandLine, program: program) else { return ExitStatus.usage }
-        let status: Int32
-        do {
+        return await CommandLineTool.withApp(commandLine, program: program) { app in
             try await body(BrokerAdmin(broker: app.broker), commandLine)
-            status = ExitStatus.success
-        } catch let error as UsageError {
-            StandardStreams.printError("\(error); run '\(program) --help'", program: program)
-            status = ExitStatus.usage
-        } catch {
-            StandardStreams.printError("\(error)", program: program)
-            status = ExitStatus.failure
         }
-        await app.close()
-        return status
     }
 
     // MARK: - Events

@@ -37,5 +37,6 @@ extension CeleriacApp {
     public func publish(_ plan: CanvasPlan) async throws {
         try await backend.chords.setSizes(plan.chordSizes)
         try await broker.publish(plan.messages)
+        await publishSentEvents(for: plan.messages)
     }
 }

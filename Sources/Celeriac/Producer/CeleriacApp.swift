@@ -1,5 +1,6 @@
 import Foundation
 import RESP
+import Synchronization
 
 /// The producer side of Celeriac: sends tasks to a Celery-compatible Redis broker and reads their
 /// results, for Celeriac and Python Celery workers alike.
@@ -18,12 +19,17 @@ public final class CeleriacApp: Sendable {
     public let origin: String
     /// This producer's reply "oid" (the `reply_to` property; Celery always sets one).
     public let replyTo: String
+    /// Whether a `task-sent` event is published for each task sent (Celery's
+    /// `task_send_sent_event`), for Flower and `celery events`.
+    public let sendsTaskSentEvents: Bool
+    private let eventClock = Mutex(0)
 
     /// Connects lazily to the broker and result backend (the backend defaults to the broker).
     /// - Throws: ``RedisClientError`` with code `invalidConfiguration` for a malformed URL.
     public init(
         brokerURL: String, backendURL: String? = nil, pool: RedisConnectionPool.Configuration = .init(),
-        resultExpires: Duration? = .seconds(86_400), publishRetry: PublishRetryPolicy = PublishRetryPolicy()
+        resultExpires: Duration? = .seconds(86_400), publishRetry: PublishRetryPolicy = PublishRetryPolicy(),
+        sendTaskSentEvents: Bool = false
     ) throws {
         let brokerPool = try RedisConnectionPool(url: brokerURL, configuration: pool)
         let backendPool = try backendURL.map { try RedisConnectionPool(url: $0, configuration: pool) } ?? brokerPool
@@ -31,6 +37,7 @@ public final class CeleriacApp: Sendable {
         self.backend = try RedisResultBackend(pool: backendPool, resultExpires: resultExpires)
         self.origin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
         self.replyTo = UUID().uuidString.lowercased()
+        self.sendsTaskSentEvents = sendTaskSentEvents
     }
 
     /// Builds the message for a task call, as ``send(_:args:kwargs:options:)`` would publish it.
@@ -49,6 +56,7 @@ public final class CeleriacApp: Sendable {
     ) async throws -> AsyncResult {
         let message = message(taskName, args: args, kwargs: kwargs, options: options)
         try await broker.publish(message)
+        await publishSentEvents(for: [message])
         return AsyncResult(id: message.id, backend: backend)
     }
 
@@ -69,7 +77,33 @@ public final class CeleriacApp: Sendable {
     @discardableResult
     public func sendMany(_ messages: [TaskMessage]) async throws -> [AsyncResult] {
         try await broker.publish(messages)
+        await publishSentEvents(for: messages)
         return messages.map { AsyncResult(id: $0.id, backend: backend) }
+    }
+
+    /// Publishes `task-sent` events for messages just sent, when enabled. Best effort, as in
+    /// Celery: the tasks are sent already, so a failure here is not reported.
+    func publishSentEvents(for messages: [TaskMessage]) async {
+        guard sendsTaskSentEvents, !messages.isEmpty else { return }
+        let database = broker.pool.redis.database
+        let commands = messages.map { message -> RESPCommand in
+            let queue = message.routingKey ?? TaskOptions.defaultQueue
+            let fields: JSONObject = [
+                "uuid": .string(message.id), "root_id": message.headers["root_id"] ?? .null,
+                "parent_id": message.headers["parent_id"] ?? .null, "name": .string(message.taskName),
+                "args": message.headers["argsrepr"] ?? .null, "kwargs": message.headers["kwargsrepr"] ?? .null,
+                "retries": .integer(message.retries), "eta": message.headers["eta"] ?? .null,
+                "expires": message.headers["expires"] ?? .null, "queue": .string(queue), "exchange": "",
+                "routing_key": .string(queue),
+            ]
+            let clock = eventClock.withLock { clock in
+                clock += 1
+                return clock
+            }
+            let event = CeleryEvent(type: "task-sent", fields: fields, hostname: origin, clock: clock)
+            return RESPCommand("PUBLISH", event.channel(database: database), event.encoded())
+        }
+        _ = try? await broker.pool.pipeline(commands)
     }
 
     /// A handle on the result of the task `id` (sent by anyone).

@@ -4,8 +4,8 @@ import RESP
 extension Worker {
     /// Listens on the pidbox (`/<db>.celery.pidbox`) and answers the commands this worker knows:
     /// `ping`, `revoke`, `terminate`, `shutdown`, `add_consumer`, `cancel_consumer` and the inspect
-    /// commands of `Worker+Inspect`; `enable_events`, `disable_events`, `heartbeat`; `pool_grow`/`pool_shrink`/`autoscale` get an
-    /// error saying why they are not supported.
+    /// commands of `Worker+Inspect`; `enable_events`, `disable_events`, `heartbeat`, `pool_grow`,
+    /// `pool_shrink`; `autoscale` gets an error saying why it is not supported.
     /// Others get Celery's `KeyError` reply. Returns when the subscriber is closed.
     func controlLoop(_ subscriber: RedisSubscriber) async {
         for await event in subscriber.events {
@@ -53,9 +53,14 @@ extension Worker {
             return
         case "add_consumer", "cancel_consumer":
             reply = changeConsumer(request)
-        case "pool_grow", "pool_shrink", "autoscale":
-            // Each slot is a thread of the worker's own pool, made at start.
-            reply = ["error": .string("\(request.method) is not supported: a Celeriac worker's concurrency is fixed at start (-c)")]
+        case "pool_grow":
+            let count = max(1, request.arguments["n"]?.intValue ?? 1)
+            reply = growPool(by: count) ? ["ok": "pool will grow"] : ["error": "the worker is stopping"]
+        case "pool_shrink":
+            let count = max(1, request.arguments["n"]?.intValue ?? 1)
+            reply = shrinkPool(by: count) > 0 ? ["ok": "pool will shrink"] : ["error": "the pool cannot shrink below one slot"]
+        case "autoscale":
+            reply = ["error": "autoscale is not supported: use pool_grow/pool_shrink"]
         case "enable_events":
             let changed = events.setTaskEvents(true)
             if changed { logger.info("events.enabled", ["by": "remote control"]) }

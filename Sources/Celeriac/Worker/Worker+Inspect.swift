@@ -38,8 +38,8 @@ extension Worker {
             return [
                 "broker_url": .string(app.broker.pool.redis.redactedURL),
                 "result_backend": .string(app.backend.pool.redis.redactedURL),
-                "worker_concurrency": .integer(configuration.concurrency),
-                "worker_prefetch_count": .integer(configuration.prefetch),
+                "worker_concurrency": .integer(currentConcurrency),
+                "worker_prefetch_count": .integer(state.withLock { $0.prefetch }),
                 "task_acks_late": .bool(configuration.acksLate),
                 "result_extended": .bool(configuration.resultExtended),
                 "broker_transport_options": ["visibility_timeout": .double(configuration.visibilityTimeout.timeInterval)],
@@ -137,12 +137,12 @@ extension Worker {
             "clock": .string(String(tick())),
             "uptime": .integer(Int(Date().timeIntervalSince(started ?? Date()))),
             "pool": [
-                "implementation": "celeriac:WorkerThreadPool", "max-concurrency": .integer(configuration.concurrency),
+                "implementation": "celeriac:WorkerThreadPool", "max-concurrency": .integer(currentConcurrency),
                 "processes": [.integer(Int(ProcessInfo.processInfo.processIdentifier))], "max-tasks-per-child": "N/A",
                 "put-guarded-by-semaphore": false, "timeouts": [0, 0],
             ],
             "broker": .object(broker),
-            "prefetch_count": .integer(configuration.prefetch),
+            "prefetch_count": .integer(state.withLock { $0.prefetch }),
             "rusage": [
                 "utime": .double(Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6),
                 "stime": .double(Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6),

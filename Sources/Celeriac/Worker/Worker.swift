@@ -60,6 +60,13 @@ public final class Worker: Sendable {
         var clock = 0
         /// The queues consumed now: the configured ones, changed by `add_consumer`/`cancel_consumer`.
         var queues: [String] = []
+        /// Slots and prefetch window now: the configured ones, changed by `pool_grow`/`pool_shrink`.
+        var concurrency = 0
+        var prefetch = 0
+        /// Runners asked to stop after their current task (`pool_shrink`).
+        var retiring = 0
+        /// Runners added by `pool_grow` (cancelled with the others at a cold shutdown).
+        var addedRunners: [Task<Void, Never>] = []
         /// Chords this worker claimed and is finishing (publishing the body), waited for at shutdown.
         var chordFinishers: [UUID: Task<Void, Never>] = [:]
     }
@@ -84,7 +91,11 @@ public final class Worker: Sendable {
         self.writer = CompletionWriter(backend: app.backend, consumer: consumer, logger: logger)
         self.events = EventDispatcher(pool: app.broker.pool, taskEvents: configuration.taskEvents, logger: logger)
         self.threadPool = WorkerThreadPool(threads: configuration.concurrency, name: "celeriac-task")
-        state.withLock { $0.queues = configuration.queues }
+        state.withLock { state in
+            state.queues = configuration.queues
+            state.concurrency = configuration.concurrency
+            state.prefetch = configuration.prefetch
+        }
     }
 
     deinit {
@@ -159,7 +170,7 @@ public final class Worker: Sendable {
             }
             logger.warning(
                 "worker.stopping", ["mode": "cold", "abandoned": "\(running.count)", "note": "acks-late tasks come back after the visibility timeout"])
-            for runner in runners { runner.cancel() }
+            for runner in runners + state.withLock({ $0.addedRunners }) { runner.cancel() }
             writer.abandon()
             await firstOf({ await self.runnersFinished.wait() }, { try? await Task.sleep(for: .seconds(1)) })
         }
@@ -233,7 +244,7 @@ public final class Worker: Sendable {
                     fetched = [try await consumer.record(message, on: connection)]
                     popped = nil
                 } else {
-                    let room = await reserved.waitForRoom(limit: configuration.prefetch)
+                    let room = await reserved.waitForRoom(limit: state.withLock { $0.prefetch })
                     guard room > 0, !isStopping else { break }
                     // On a connection error the same request is repeated: see RedisConsumer.fetch.
                     fetched = try await consumer.fetch(from: order, limit: room, request: request, on: connection)
@@ -279,6 +290,12 @@ public final class Worker: Sendable {
 
     private func runnerLoop() async {
         while true {
+            let retires = state.withLock { state -> Bool in
+                guard state.retiring > 0 else { return false }
+                state.retiring -= 1
+                return true
+            }
+            if retires { break }
             var next = reserved.nextIfWaiting()
             if next == nil { next = await reserved.next() }
             guard let delivery = next else { break }
@@ -290,6 +307,43 @@ public final class Worker: Sendable {
         }
         if last { runnersFinished.fire() }
     }
+
+    /// Adds `count` slots (threads and runners) and widens the prefetch window in proportion
+    /// (`pool_grow`). Returns `false` when the worker is stopping.
+    func growPool(by count: Int) -> Bool {
+        let perSlot = max(1, configuration.prefetch / configuration.concurrency)
+        let grown = state.withLock { state -> Bool in
+            guard state.hasStarted, !state.isStopping else { return false }
+            state.concurrency += count
+            state.prefetch += count * perSlot
+            state.liveRunners += count
+            return true
+        }
+        guard grown else { return false }
+        threadPool.grow(by: count)
+        let added = (0..<count).map { _ in Task(executorPreference: threadPool) { await self.runnerLoop() } }
+        state.withLock { $0.addedRunners += added }
+        logger.info("pool.grown", ["by": "\(count)", "concurrency": "\(state.withLock { $0.concurrency })"])
+        return true
+    }
+
+    /// Retires up to `count` slots, never the last one: each stops after its current task; the
+    /// prefetch window narrows in proportion (`pool_shrink`). Returns how many will stop.
+    func shrinkPool(by count: Int) -> Int {
+        let perSlot = max(1, configuration.prefetch / configuration.concurrency)
+        let retired = state.withLock { state -> Int in
+            let retired = max(0, min(count, state.concurrency - 1))
+            state.concurrency -= retired
+            state.prefetch = max(1, state.prefetch - retired * perSlot)
+            state.retiring += retired
+            return retired
+        }
+        logger.info("pool.shrunk", ["by": "\(retired)", "concurrency": "\(state.withLock { $0.concurrency })"])
+        return retired
+    }
+
+    /// The slots now (`pool_grow`/`pool_shrink` change them).
+    public var currentConcurrency: Int { state.withLock { $0.concurrency } }
 
     /// The limiter of a task's rate limit, rebuilt when the limit changed.
     func rateLimiter(for task: RegisteredTask) -> RateLimiter? {
