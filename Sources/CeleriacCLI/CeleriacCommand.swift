@@ -133,7 +133,10 @@ struct CeleriacCommand {
 
     /// `celeriac schedule FILE [--count N]`: the next run times of each entry, like `celeriac-beat --dry-run`.
     static func schedule(_ arguments: [String]) -> Int32 {
-        let options = [CommandLineOption("count", value: "N", help: "Run times per entry (default 5).")]
+        let options = [
+            CommandLineOption("count", value: "N", help: "Run times per entry (default 5)."),
+            CommandLineOption("json", help: "Print the run times as JSON."),
+        ]
         let commandLine = CommandLineTool.parseOrExit(
             arguments, program: "\(program) schedule", usage: "celeriac schedule FILE [--count N]",
             summary: "Prints the next run times of each entry of a beat schedule file (no Redis needed).",
@@ -144,7 +147,9 @@ struct CeleriacCommand {
             }
             let count = try commandLine.integer("count", in: 1...10_000) ?? 5
             let schedule = try BeatSchedule(contentsOf: path)
-            StandardStreams.printLine(BeatCommand.listing(schedule, count: count))
+            StandardStreams.printLine(
+                commandLine.flag("json")
+                    ? BeatCommand.listingJSON(schedule, count: count).serializedString : BeatCommand.listing(schedule, count: count))
             return ExitStatus.success
         } catch let error as UsageError {
             StandardStreams.printError("\(error); run 'celeriac schedule --help'", program: program)
@@ -163,7 +168,8 @@ struct CeleriacCommand {
                 sends PING and prints the reply, the Redis version and the round-trip time.
                 """,
             options: ConnectionSettings.options + [
-                CommandLineOption("timeout", value: "SECONDS", help: "Connect and reply timeout (default 5).")
+                CommandLineOption("timeout", value: "SECONDS", help: "Connect and reply timeout (default 5)."),
+                CommandLineOption("json", help: "Print the replies as JSON."),
             ])
         let timeout: Int
         do {
@@ -175,14 +181,23 @@ struct CeleriacCommand {
         let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
         var targets = [("broker", settings.brokerURL)]
         if settings.backendURL != settings.brokerURL { targets.append(("backend", settings.backendURL)) }
+        var replies = JSONObject()
         for (role, url) in targets {
             let report = await CommandLineTool.pingOrExit(url, role: role, program: program, timeout: .seconds(timeout))
             let milliseconds = Double(report.roundTrip.components.seconds) * 1000
                 + Double(report.roundTrip.components.attoseconds) / 1e15
-            StandardStreams.printLine(
-                "\(role): \(report.reply) from \(report.server) (Redis \(report.serverVersion), "
-                    + String(format: "%.2f ms)", milliseconds))
+            if commandLine.flag("json") {
+                replies[role] = [
+                    "reply": .string(report.reply), "server": .string(report.server),
+                    "redis_version": .string(report.serverVersion), "milliseconds": .double(milliseconds),
+                ]
+            } else {
+                StandardStreams.printLine(
+                    "\(role): \(report.reply) from \(report.server) (Redis \(report.serverVersion), "
+                        + String(format: "%.2f ms)", milliseconds))
+            }
         }
+        if commandLine.flag("json") { StandardStreams.printLine(JSONValue.object(replies).serializedString) }
     }
 
     /// Runs `celeriac call`; returns the exit status (the app is closed before exiting).

@@ -45,6 +45,38 @@ import Testing
         }
     }
 
+    /// The read commands' `--json` forms parse as JSON with the expected content.
+    @Test func readCommandsPrintJSON() async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 1, hostname: "json@test", taskEvents: true)) { harness in
+            try await waitForPidbox(harness)
+            let ping = try JSONValue(parsing: try await celeriac(["ping", "--json"], harness).standardOutput)
+            #expect(ping["broker"]?["reply"] == "PONG")
+            let status = try JSONValue(parsing: try await celeriac(["status", "--json", "-d", "json@test"], harness).standardOutput)
+            #expect(status["json@test"] == ["ok": "pong"])
+            let control = try JSONValue(parsing: try await celeriac(["control", "enable_events", "--json", "-d", "json@test"], harness).standardOutput)
+            #expect(control["json@test"] == ["ok": "task events already enabled"])
+
+            let add = Signature(task: "celeriac.examples.add")
+            guard case .group(let group) = try await harness.app.apply(Signature.group(add.clone(adding: [1, 1])))
+            else { Issue.record("not a group"); return }
+            try await group.save()
+            _ = try await group.get(timeout: .seconds(30))
+            let progress = try JSONValue(parsing: try await celeriac(["progress", group.id, "--json"], harness).standardOutput)
+            #expect(progress == ["kind": "group", "id": .string(group.id), "done": true, "completed": 1, "total": 1])
+
+            let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("Examples/beat.json")
+            let schedule = try JSONValue(parsing: try await celeriac(["schedule", examples.path, "--count", "2", "--json"], harness).standardOutput)
+            #expect(schedule.arrayValue?.first?["runs"]?.arrayValue?.count == 2)
+
+            async let streamed = celeriac(["events", "--type", "task-succeeded", "--count", "1", "--json"], harness)
+            #expect(try await eventually(attempts: 1000) { (try await harness.redis.send("PUBSUB", "NUMPAT").int ?? 0) >= 1 })
+            _ = try await harness.app.send("celeriac.examples.add", args: [5, 5]).get(timeout: .seconds(30))
+            let event = try JSONValue(parsing: try await streamed.standardOutput)
+            #expect(event["type"] == "task-succeeded" && event["result"] == "10" && event["hostname"] == "json@test")
+        }
+    }
+
     @Test func queuesPurgeAndDeadLetters() async throws {
         try await withWorker(WorkerConfiguration(concurrency: 2, hostname: "broker-ops@test")) { harness in
             _ = try await harness.app.sendMany((0..<3).map { _ in harness.app.message("celeriac.examples.add", args: [1, 1], options: TaskOptions(queue: "idle.q")) })

@@ -39,6 +39,17 @@ public enum BeatCommand {
         return lines.joined(separator: "\n")
     }
 
+    /// The same as JSON: `[{"name", "task", "runs": [ISO 8601, ...]}, ...]`.
+    public static func listingJSON(_ schedule: BeatSchedule, count: Int, after date: Date = Date()) -> JSONValue {
+        .array(
+            schedule.upcomingRuns(after: date, count: count).map { entry, runs in
+                [
+                    "name": .string(entry.name), "task": .string(entry.task),
+                    "runs": .array(runs.map { .string(CeleryTimestamp.format($0)) }),
+                ]
+            })
+    }
+
     private static func localTime(_ date: Date, in zone: TimeZone) -> String {
         let shifted = date.addingTimeInterval(Double(zone.secondsFromGMT(for: date)))
         let text = CeleryTimestamp.format(shifted)

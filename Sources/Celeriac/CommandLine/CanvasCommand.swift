@@ -104,28 +104,40 @@ public enum CanvasCommand {
     /// `celeriac progress GROUP_ID`: how far a running chord is (from its counter), or a saved group.
     public static func progress(program: String, arguments: [String]) async -> Int32 {
         let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: program, usage: "celeriac progress <group id>",
+            arguments, program: program, usage: "celeriac progress <group id> [--json]",
             summary: "Prints '<completed>/<total>' of a chord while it runs, or of a group saved with GroupResult.save().",
-            options: ConnectionSettings.options)
+            options: ConnectionSettings.options + [CommandLineOption("json", help: "Print the progress as JSON.")])
         guard commandLine.positionals.count == 1, let groupID = commandLine.positionals.first else {
             StandardStreams.printError("give one group id; run '\(program) --help'", program: program)
             return ExitStatus.usage
         }
         guard let app = CommandLineTool.makeApp(commandLine, program: program) else { return ExitStatus.usage }
-        let status = await printProgress(of: groupID, with: app, program: program)
+        let status = await printProgress(of: groupID, with: app, json: commandLine.flag("json"), program: program)
         await app.close()
         return status
     }
 
-    private static func printProgress(of groupID: String, with app: CeleriacApp, program: String) async -> Int32 {
+    private static func printProgress(of groupID: String, with app: CeleriacApp, json: Bool, program: String) async -> Int32 {
+        func show(_ kind: String, _ completed: Int?, _ total: Int?, done: Bool) {
+            if json {
+                var object: JSONObject = ["kind": .string(kind), "id": .string(groupID), "done": .bool(done)]
+                if let completed, let total { object["completed"] = .integer(completed); object["total"] = .integer(total) }
+                StandardStreams.printLine(JSONValue.object(object).serializedString)
+            } else if let completed, let total {
+                StandardStreams.printLine("\(kind) \(groupID): \(completed)/\(total)")
+            } else {
+                StandardStreams.printLine("\(kind) \(groupID): done (body sent)")
+            }
+        }
         do {
             let counter = try await app.backend.chords.progress(groupID: groupID)
             if let total = counter.total {
-                StandardStreams.printLine("chord \(groupID): \(counter.recorded)/\(total)")
+                show("chord", counter.recorded, total, done: false)
             } else if counter.bodySent {
-                StandardStreams.printLine("chord \(groupID): done (body sent)")
+                show("chord", nil, nil, done: true)
             } else if let group = try await GroupResult.restore(groupID, backend: app.backend) {
-                StandardStreams.printLine("group \(groupID): \(try await group.progress())")
+                let progress = try await group.progress()
+                show("group", progress.completed, progress.total, done: progress.completed == progress.total)
             } else {
                 StandardStreams.printError("no running chord or saved group \(groupID)", program: program)
                 return ExitStatus.failure
