@@ -205,6 +205,42 @@ struct PythonProducerInteropTests {
         }
     }
 
+    /// Python workers keep revokes in memory only: a Celeriac worker starting later learns them by
+    /// Celery's mingle (`hello`) and refuses the task.
+    @Test func mingleLearnsRevokesFromAPythonWorker() async throws {
+        try await withRedisServer { server in
+            let log = server.directory.appendingPathComponent("celery-worker.log")
+            let python = try ChildProcess(
+                try #require(interopPython),
+                ["-m", "celery", "-A", "celeriac_interop", "worker", "-P", "solo", "-Q", "python.only", "-n", "python@mingle",
+                 "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                environment: pythonEnvironment(server), outputPath: log.path)
+            let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
+            let control = ControlClient(app: app)
+            #expect(try await eventually(attempts: 300) { !(try await control.broadcast("ping", timeout: .milliseconds(300))).isEmpty })
+            // Revoked on the Python worker only: a bare broadcast, nothing written to Redis.
+            let id = UUID().uuidString.lowercased()
+            let reply = try await control.broadcast("revoke", arguments: ["task_id": .string(id)], timeout: .seconds(5), limit: 1)
+            #expect(reply["python@mingle"]?["ok"]?.stringValue?.contains(id) == true, "\(reply)")
+
+            let registry = TaskRegistry()
+            ExampleTasks.register(in: registry)
+            let logs = LogCollector()
+            let worker = Worker(
+                app: app, registry: registry, configuration: WorkerConfiguration(concurrency: 1, hostname: "swift@mingle"),
+                logger: logs.logger)
+            let running = Task { try await worker.run() }
+            #expect(await eventually(attempts: 500) { logs.contains("worker.mingled nodes=1 revoked=1") }, "\(logs.all)")
+            let result = try await app.send("celeriac.examples.add", args: [1, 1], options: TaskOptions(taskID: id))
+            let failure = await #expect(throws: TaskFailure.self) { try await result.get(timeout: .seconds(30)) }
+            #expect(failure?.type == "TaskRevokedError")
+            worker.shutdown()
+            try await running.value
+            await app.close()
+            await RedisServerProcess.onOwnThread { python.terminate(grace: 10) }
+        }
+    }
+
     @Test func beatTasksReachAPythonWorker() async throws {
         try await withRedisServer { server in
             let log = server.directory.appendingPathComponent("celery-worker.log")

@@ -23,6 +23,7 @@ public struct WorkerArguments: Sendable {
             "shutdown-grace", value: "SECONDS", help: "Warm shutdown waits this long for running tasks (default 30)."),
         CommandLineOption("result-extended", help: "Store name, args, kwargs, worker, retries and queue with results."),
         CommandLineOption("task-events", short: "E", help: "Send task events (for Flower and 'celery events'), as Celery's -E."),
+        CommandLineOption("without-mingle", help: "Do not ask the other workers for their revoked ids at start."),
     ]
 
     /// Reads the worker options from a parsed command line.
@@ -49,6 +50,7 @@ public struct WorkerArguments: Sendable {
         configuration.acksLate = commandLine.flag("acks-late")
         configuration.resultExtended = commandLine.flag("result-extended")
         configuration.taskEvents = commandLine.flag("task-events")
+        configuration.mingle = !commandLine.flag("without-mingle")
         if let timeout = try commandLine.duration("visibility-timeout") {
             guard timeout > .zero else { throw UsageError("--visibility-timeout must be above 0") }
             configuration.visibilityTimeout = timeout

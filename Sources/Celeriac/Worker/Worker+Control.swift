@@ -24,6 +24,38 @@ extension Worker {
         }
     }
 
+    /// Celery's mingle: asks the running workers (`hello`, for 1 s) for their revoked ids and
+    /// clocks, and keeps what it learns (also in Redis, for later workers). Python workers keep
+    /// revokes only in memory, so this is how a new worker learns theirs.
+    func mingle() async {
+        let known = state.withLock { $0.revoked.sorted() }
+        do {
+            let replies = try await ControlClient(app: app).broadcast(
+                "hello", arguments: ["from_node": .string(configuration.hostname), "revoked": .array(known.map(JSONValue.string))],
+                timeout: .seconds(1))
+            var learned = Set<String>()
+            var clock = 0
+            for (node, reply) in replies where node != configuration.hostname {
+                switch reply["revoked"] {
+                case .array(let ids)?: learned.formUnion(ids.compactMap(\.stringValue))
+                case .object(let ids)?: learned.formUnion(ids.keys)
+                default: break
+                }
+                clock = max(clock, reply["clock"]?.intValue ?? 0)
+            }
+            let new = state.withLock { state -> [String] in
+                let new = learned.subtracting(state.revoked)
+                state.revoked.formUnion(new)
+                state.clock = max(state.clock, clock)
+                return new.sorted()
+            }
+            if !new.isEmpty { try await RevokedTasks(pool: app.broker.pool).add(new) }
+            logger.info("worker.mingled", ["nodes": "\(replies.keys.filter { $0 != configuration.hostname }.count)", "revoked": "\(new.count)"])
+        } catch {
+            logger.warning("mingle.failed", ["error": "\(error)", "note": "revoked ids from Redis only"])
+        }
+    }
+
     /// Reads the revoked ids kept in Redis into memory.
     func loadRevoked() async {
         do {

@@ -120,6 +120,7 @@ public final class Worker: Sendable {
         await loadRevoked()
         let control = try RedisSubscriber(app.broker.pool.redis)
         try await control.subscribe([ControlRequest.channel(database: app.broker.pool.redis.database)])
+        if configuration.mingle { await mingle() }
         writer.start()
         events.start()
         sendWorkerEvent("worker-online")

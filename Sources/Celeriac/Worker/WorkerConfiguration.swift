@@ -30,6 +30,9 @@ public struct WorkerConfiguration: Sendable {
     /// (Celery's `-E`); remote control can turn them on and off. Worker events (online,
     /// heartbeat, offline) are always sent.
     public var taskEvents: Bool
+    /// Ask the running workers (Celery's mingle `hello`, 1 s) for their revoked ids at start;
+    /// Python workers keep revokes only in memory.
+    public var mingle: Bool
     /// The broker bookkeeping keys.
     public var keys: ConsumerKeys
 
@@ -40,7 +43,7 @@ public struct WorkerConfiguration: Sendable {
         hostname: String = WorkerConfiguration.defaultHostname(), acksLate: Bool = false,
         visibilityTimeout: Duration = .seconds(3600), restoreInterval: Duration = .seconds(10),
         shutdownGrace: Duration = .seconds(30), scheduleThreshold: Duration = .seconds(1),
-        resultExtended: Bool = false, taskEvents: Bool = false, keys: ConsumerKeys = ConsumerKeys()
+        resultExtended: Bool = false, taskEvents: Bool = false, mingle: Bool = true, keys: ConsumerKeys = ConsumerKeys()
     ) {
         self.queues = queues.isEmpty ? [TaskOptions.defaultQueue] : queues
         self.concurrency = max(1, concurrency)
@@ -53,6 +56,7 @@ public struct WorkerConfiguration: Sendable {
         self.scheduleThreshold = scheduleThreshold
         self.resultExtended = resultExtended
         self.taskEvents = taskEvents
+        self.mingle = mingle
         self.keys = keys
     }
 
