@@ -4,8 +4,6 @@ import RESP
 import RedisTestSupport
 import Testing
 
-private let interopPython = ProcessInfo.processInfo.environment["CELERIAC_PYTHON"]
-
 /// Canvases shared by a Celeriac worker (queue `celery`) and a Python Celery 5.7 worker (queue
 /// `interop.py`): chords whose header and body run on different kinds of worker, and chains
 /// handed from one to the other, built by either side.
@@ -18,11 +16,7 @@ struct CanvasInteropTests {
         try await withWorker(WorkerConfiguration(concurrency: 4, hostname: "swift@canvas", resultExtended: true)) { harness in
             let server = harness.server
             let log = server.directory.appendingPathComponent("celery-canvas-worker.log")
-            let python = try ChildProcess(
-                try #require(interopPython),
-                ["-m", "celery", "-A", "celeriac_interop", "worker", "-P", "solo", "-Q", "interop.py", "-n", "python@canvas",
-                 "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                environment: environment(server), outputPath: log.path)
+            let python = try PythonInterop.worker(server, queues: "interop.py", name: "python@canvas", log: log)
             do {
                 // Up once it has served its queue.
                 _ = try await harness.app.send("celeriac.examples.noop", options: TaskOptions(queue: "interop.py"))
@@ -38,13 +32,7 @@ struct CanvasInteropTests {
     }
 
     private func environment(_ server: RedisServerProcess) -> [String: String?] {
-        [
-            "PYTHONPATH": PythonCeleryInteropTests.interopDirectory.path,
-            "CELERIAC_BROKER_URL": server.url(database: 0),
-            "CELERIAC_RESULT_BACKEND": server.url(database: 1),
-            "SWIFT_WORKER": "swift@canvas",
-            "PYTHON_WORKER": "python@canvas",
-        ]
+        PythonInterop.environment(server, ["SWIFT_WORKER": "swift@canvas", "PYTHON_WORKER": "python@canvas"])
     }
 
     @Test func pythonCanvasesRunOnCeleriacAndPythonWorkers() async throws {

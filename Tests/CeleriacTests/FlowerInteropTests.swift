@@ -3,8 +3,6 @@ import Foundation
 import RedisTestSupport
 import Testing
 
-private let interopPython = ProcessInfo.processInfo.environment["CELERIAC_PYTHON"]
-
 /// Flower 2.2 (from the test venv) watching a Celeriac worker through its events.
 @Suite(.enabled(if: interopPython != nil, "set CELERIAC_PYTHON (scripts/test.sh does)"))
 struct FlowerInteropTests {
@@ -12,12 +10,7 @@ struct FlowerInteropTests {
         try await withWorker(WorkerConfiguration(concurrency: 2, hostname: "swift@flower", taskEvents: true)) { harness in
             let python = try #require(interopPython)
             let port = try RedisServerProcess.freePort()
-            let environment: [String: String?] = [
-                "PYTHONPATH": PythonCeleryInteropTests.interopDirectory.path,
-                "CELERIAC_BROKER_URL": harness.server.url(database: 0),
-                "CELERIAC_RESULT_BACKEND": harness.server.url(database: 1),
-                "FLOWER_UNAUTHENTICATED_API": "true",
-            ]
+            let environment = PythonInterop.environment(harness.server, ["FLOWER_UNAUTHENTICATED_API": "true"])
             let log = harness.server.directory.appendingPathComponent("flower.log")
             let flower = try ChildProcess(
                 python, ["-m", "celery", "-A", "celeriac_interop", "flower", "--address=127.0.0.1", "--port=\(port)"],

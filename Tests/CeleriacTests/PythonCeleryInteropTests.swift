@@ -4,16 +4,11 @@ import RESP
 import RedisTestSupport
 import Testing
 
-/// The Python of the test venv, if the test script named one.
-private let interopPython = ProcessInfo.processInfo.environment["CELERIAC_PYTHON"]
-
 /// Celeriac's producer against a real Python Celery 5.7 worker (from the venv that scripts/test.sh
 /// makes and names in CELERIAC_PYTHON), on a private redis-server: broker db 0, backend db 1.
 @Suite(.enabled(if: interopPython != nil, "set CELERIAC_PYTHON (scripts/test.sh does)"))
 struct PythonCeleryInteropTests {
-    static let python = interopPython
-    static let interopDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Interop")
+    static let interopDirectory = PythonInterop.directory
 
     /// Runs `body` with a Python Celery worker serving queues `celery` and `interop.q`.
     private func withPythonWorker(
@@ -21,16 +16,7 @@ struct PythonCeleryInteropTests {
     ) async throws {
         try await withRedisServer { server in
             let log = server.directory.appendingPathComponent("celery-worker.log")
-            let worker = try ChildProcess(
-                try #require(Self.python),
-                ["-m", "celery", "-A", "celeriac_interop", "worker", "-P", "solo", "-Q", "celery,interop.q",
-                 "-n", "py-interop@%h", "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                environment: [
-                    "PYTHONPATH": Self.interopDirectory.path,
-                    "CELERIAC_BROKER_URL": server.url(database: 0),
-                    "CELERIAC_RESULT_BACKEND": server.url(database: 1),
-                ],
-                outputPath: log.path)
+            let worker = try PythonInterop.worker(server, queues: "celery,interop.q", name: "py-interop@%h", log: log)
             let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
             do {
                 // The worker is up once it has run a task.
@@ -160,11 +146,7 @@ struct PythonProducerInteropTests {
     static let interopDirectory = PythonCeleryInteropTests.interopDirectory
 
     private func pythonEnvironment(_ server: RedisServerProcess) -> [String: String?] {
-        [
-            "PYTHONPATH": Self.interopDirectory.path,
-            "CELERIAC_BROKER_URL": server.url(database: 0),
-            "CELERIAC_RESULT_BACKEND": server.url(database: 1),
-        ]
+        PythonInterop.environment(server)
     }
 
     @Test func pythonSendTaskIsServedByACeleriacWorker() async throws {
@@ -183,11 +165,7 @@ struct PythonProducerInteropTests {
         try await withWorker(WorkerConfiguration(concurrency: 2, hostname: "swift@interop", resultExtended: true)) { harness in
             let server = harness.server
             let log = server.directory.appendingPathComponent("celery-worker.log")
-            let python = try ChildProcess(
-                try #require(interopPython),
-                ["-m", "celery", "-A", "celeriac_interop", "worker", "-P", "solo", "-Q", "celery", "-n", "python@interop",
-                 "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                environment: pythonEnvironment(server), outputPath: log.path)
+            let python = try PythonInterop.worker(server, queues: "celery", name: "python@interop", log: log)
             defer { Task { await RedisServerProcess.onOwnThread { python.terminate(grace: 10) } } }
             let app = harness.app
             // Wait until the Python worker consumes too, then send a batch both serve.
@@ -210,11 +188,7 @@ struct PythonProducerInteropTests {
     @Test func mingleLearnsRevokesFromAPythonWorker() async throws {
         try await withRedisServer { server in
             let log = server.directory.appendingPathComponent("celery-worker.log")
-            let python = try ChildProcess(
-                try #require(interopPython),
-                ["-m", "celery", "-A", "celeriac_interop", "worker", "-P", "solo", "-Q", "python.only", "-n", "python@mingle",
-                 "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                environment: pythonEnvironment(server), outputPath: log.path)
+            let python = try PythonInterop.worker(server, queues: "python.only", name: "python@mingle", log: log)
             let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
             let control = ControlClient(app: app)
             #expect(try await eventually(attempts: 300) { !(try await control.broadcast("ping", timeout: .milliseconds(300))).isEmpty })
@@ -244,11 +218,7 @@ struct PythonProducerInteropTests {
     @Test func beatTasksReachAPythonWorker() async throws {
         try await withRedisServer { server in
             let log = server.directory.appendingPathComponent("celery-worker.log")
-            let python = try ChildProcess(
-                try #require(interopPython),
-                ["-m", "celery", "-A", "celeriac_interop", "worker", "-P", "solo", "-Q", "beat.py", "-n", "python@beat",
-                 "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                environment: pythonEnvironment(server), outputPath: log.path)
+            let python = try PythonInterop.worker(server, queues: "beat.py", name: "python@beat", log: log)
             let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
             let schedule = try BeatSchedule(entries: [
                 BeatEntry(name: "py", task: "celeriac.examples.mul", args: [6, 7], options: TaskOptions(queue: "beat.py"),
