@@ -31,6 +31,9 @@ import Testing
             let replies = try JSONValue(parsing: registered.standardOutput)
             #expect(replies["ops@test"]?.arrayValue?.contains("celeriac.examples.add") == true)
 
+            let active = try await celeriac(["inspect", "active_queues", "-d", "ops@test"], harness)
+            #expect(active.standardOutput.hasPrefix("->  ops@test: OK\n    [{\"name\": \"celery\""), "\(active.standardOutput)")
+
             let added = try await celeriac(["control", "add_consumer", "ops.q", "-d", "ops@test", "--timeout", "3"], harness)
             #expect(added.standardOutput.contains(#"{"ok": "add consumer ops.q"}"#), "\(added.standardOutput)")
             #expect(harness.worker.consumedQueues == ["celery", "ops.q"])
