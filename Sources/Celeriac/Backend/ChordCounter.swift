@@ -29,10 +29,15 @@ public struct ChordCounter: Sendable {
     public struct Keys: Sendable {
         /// `celery-taskset-meta-<gid>` (a saved GroupResult, for complex headers only).
         public let group: String
+        /// `.s`: the number of header results expected.
         public var size: String { group + ".s" }
+        /// `.t`: a correction added to the size (header tasks that replaced themselves).
         public var sizeCorrection: String { group + ".t" }
+        /// `.j`: the recorded results, a zset scored by header index.
         public var results: String { group + ".j" }
+        /// `.d`: the `<task id>:<index>` members already recorded.
         public var dedup: String { group + ".d" }
+        /// `.c`: the completion claim, then `done`.
         public var claim: String { group + ".c" }
 
         /// The keys of chord `groupID`.
@@ -125,10 +130,15 @@ public struct ChordCounter: Sendable {
 
     /// One header task's result to return to its chord.
     public struct Part: Sendable {
+        /// The chord's group id.
         public var groupID: String
+        /// The header task.
         public var taskID: String
+        /// Its position in the header (`nil`: scored `+inf`).
         public var groupIndex: Int?
+        /// Its final state (SUCCESS, FAILURE, REVOKED).
         public var state: TaskState
+        /// Its result, or its exception's stored form.
         public var result: JSONValue
 
         /// The result `result` in state `state` of task `taskID`, at `groupIndex` of chord `groupID`.

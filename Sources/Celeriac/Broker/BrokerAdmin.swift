@@ -17,6 +17,7 @@ public struct BrokerAdmin: Sendable {
 
     /// A queue and the messages waiting in it (all priorities).
     public struct QueueLength: Sendable, Hashable {
+        /// The queue name.
         public var queue: String
         /// Waiting messages by priority step (0, 3, 6, 9; 0 is served first).
         public var byPriority: [Int]
