@@ -23,18 +23,18 @@ import Testing
     @Test func remoteControlFromTheCommandLine() async throws {
         try await withWorker(WorkerConfiguration(concurrency: 2, hostname: "ops@test")) { harness in
             try await waitForPidbox(harness)
-            let status = try await celeriac(["status", "--timeout", "3"], harness)
+            let status = try await celeriac(["status", "-d", "ops@test", "--timeout", "10"], harness)
             #expect(status.status == 0, "\(status.standardError)")
             #expect(status.standardOutput == "->  ops@test: OK\n\n1 node online.\n")
 
-            let registered = try await celeriac(["inspect", "registered", "--json", "--timeout", "3"], harness)
+            let registered = try await celeriac(["inspect", "registered", "--json", "-d", "ops@test", "--timeout", "10"], harness)
             let replies = try JSONValue(parsing: registered.standardOutput)
             #expect(replies["ops@test"]?.arrayValue?.contains("celeriac.examples.add") == true)
 
-            let active = try await celeriac(["inspect", "active_queues", "-d", "ops@test"], harness)
+            let active = try await celeriac(["inspect", "active_queues", "-d", "ops@test", "--timeout", "10"], harness)
             #expect(active.standardOutput.hasPrefix("->  ops@test: OK\n    [{\"name\": \"celery\""), "\(active.standardOutput)")
 
-            let added = try await celeriac(["control", "add_consumer", "ops.q", "-d", "ops@test", "--timeout", "3"], harness)
+            let added = try await celeriac(["control", "add_consumer", "ops.q", "-d", "ops@test", "--timeout", "10"], harness)
             #expect(added.standardOutput.contains(#"{"ok": "add consumer ops.q"}"#), "\(added.standardOutput)")
             #expect(harness.worker.consumedQueues == ["celery", "ops.q"])
 
@@ -54,9 +54,9 @@ import Testing
             try await waitForPidbox(harness)
             let ping = try JSONValue(parsing: try await celeriac(["ping", "--json"], harness).standardOutput)
             #expect(ping["broker"]?["reply"] == "PONG")
-            let status = try JSONValue(parsing: try await celeriac(["status", "--json", "-d", "json@test"], harness).standardOutput)
+            let status = try JSONValue(parsing: try await celeriac(["status", "--json", "-d", "json@test", "--timeout", "10"], harness).standardOutput)
             #expect(status["json@test"] == ["ok": "pong"])
-            let control = try JSONValue(parsing: try await celeriac(["control", "enable_events", "--json", "-d", "json@test"], harness).standardOutput)
+            let control = try JSONValue(parsing: try await celeriac(["control", "enable_events", "--json", "-d", "json@test", "--timeout", "10"], harness).standardOutput)
             #expect(control["json@test"] == ["ok": "task events already enabled"])
 
             let add = Signature(task: "celeriac.examples.add")
