@@ -73,9 +73,9 @@ public struct ControlClient: Sendable {
             guard let (_, value) = try await connection.brpop([queue], timeout: min(left, .milliseconds(100))) else {
                 continue
             }
-            guard case .object(let envelope)? = try? JSONValue(parsing: value),
-                envelope["headers"]?["ticket"]?.stringValue == ticket, let body = envelope["body"]?.stringValue,
-                let decoded = Data(base64Encoded: body), case .object(let answer)? = try? JSONValue(parsing: Array(decoded))
+            // Replies to other broadcasts (another ticket) or unreadable ones are skipped.
+            guard let (headers, body) = try? KombuEnvelope.decode(value, what: "control reply"),
+                headers["ticket"]?.stringValue == ticket, case .object(let answer) = body
             else { continue }
             for (node, value) in answer { replies[node] = value }
         }

@@ -37,17 +37,9 @@ public struct ControlRequest: Sendable, Hashable {
     /// Decodes a published request envelope.
     /// - Throws: ``CeleryProtocolError`` when it is not a pidbox request.
     public init(decoding envelope: [UInt8]) throws {
-        guard case .object(let object) = try JSONValue(parsing: envelope), let body = object["body"]?.stringValue else {
-            throw CeleryProtocolError(.missingField, "the control message has no 'body'")
-        }
-        var bytes = Array(body.utf8)
-        if object["properties"]?["body_encoding"]?.stringValue == "base64" {
-            guard let decoded = Data(base64Encoded: body) else {
-                throw CeleryProtocolError(.invalidBase64, "the control message body is not valid base64")
-            }
-            bytes = Array(decoded)
-        }
-        guard case .object(let request) = try JSONValue(parsing: bytes), let method = request["method"]?.stringValue else {
+        guard case .object(let request) = try KombuEnvelope.decode(envelope, what: "control message").body,
+            let method = request["method"]?.stringValue
+        else {
             throw CeleryProtocolError(.missingField, "the control message has no 'method'")
         }
         self.method = method

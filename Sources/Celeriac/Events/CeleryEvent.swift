@@ -47,12 +47,7 @@ public struct CeleryEvent: Sendable, Hashable {
     /// Reads every event of a published envelope: one object, or an array (`task.multi`).
     /// - Throws: ``CeleryProtocolError`` when it is not an event envelope.
     public static func decodeAll(_ envelope: [UInt8]) throws -> [CeleryEvent] {
-        guard case .object(let object) = try JSONValue(parsing: envelope), let body = object["body"]?.stringValue,
-            let decoded = Data(base64Encoded: body)
-        else {
-            throw CeleryProtocolError(.missingField, "an event envelope needs a base64 'body'")
-        }
-        let value = try JSONValue(parsing: Array(decoded))
+        let value = try KombuEnvelope.decode(envelope, what: "event envelope").body
         let objects = value.arrayValue ?? [value]
         return try objects.map { item in
             guard case .object(var fields) = item, let type = fields["type"]?.stringValue,

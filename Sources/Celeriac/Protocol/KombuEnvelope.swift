@@ -20,4 +20,20 @@ enum KombuEnvelope {
         ]
         return JSONValue.object(envelope).serialized()
     }
+
+    /// Reads an envelope: its headers and its body JSON (base64-decoded when the properties say so).
+    /// - Throws: ``CeleryProtocolError`` naming `what` when it is not an envelope with a JSON body.
+    static func decode(_ envelope: some Collection<UInt8>, what: String) throws -> (headers: JSONObject, body: JSONValue) {
+        guard case .object(let object) = try JSONValue(parsing: envelope), let body = object["body"]?.stringValue else {
+            throw CeleryProtocolError(.missingField, "the \(what) has no 'body'")
+        }
+        var bytes = Array(body.utf8)
+        if object["properties"]?["body_encoding"]?.stringValue == "base64" {
+            guard let decoded = Data(base64Encoded: body) else {
+                throw CeleryProtocolError(.invalidBase64, "the \(what) body is not valid base64")
+            }
+            bytes = Array(decoded)
+        }
+        return (object["headers"]?.objectValue ?? [:], try JSONValue(parsing: bytes))
+    }
 }

@@ -137,6 +137,7 @@ extension Worker {
             } else {
                 state.queues.removeAll { $0 == queue }
             }
+            state.queuesGeneration += 1
         }
         logger.info(adding ? "consumer.added" : "consumer.cancelled", ["queue": queue, "queues": consumedQueues.joined(separator: ",")])
         return ["ok": .string(adding ? "add consumer \(queue)" : "no longer consuming from \(queue)")]

@@ -60,6 +60,8 @@ public final class Worker: Sendable {
         var clock = 0
         /// The queues consumed now: the configured ones, changed by `add_consumer`/`cancel_consumer`.
         var queues: [String] = []
+        /// Bumped on every change of ``queues``, so the fetch loop re-reads them only then.
+        var queuesGeneration = 0
         /// Slots and prefetch window now: the configured ones, changed by `pool_grow`/`pool_shrink`.
         var concurrency = 0
         var prefetch = 0
@@ -220,7 +222,7 @@ public final class Worker: Sendable {
 
     private func fetchLoop() async {
         defer { fetchingFinished.fire() }
-        var order = consumedQueues
+        var (order, generation) = state.withLock { ($0.queues, $0.queuesGeneration) }
         var blocking: RedisConnection?
         var failures = 0
         var request = RedisConsumer.FetchRequest()
@@ -234,8 +236,9 @@ public final class Worker: Sendable {
                 if blocking == nil { blocking = try await RedisConnection.connect(app.broker.pool.redis) }
                 guard let connection = blocking else { continue }
                 // Queues added or cancelled by remote control take effect here.
-                let queues = consumedQueues
-                if Set(queues) != Set(order) { order = queues }
+                if let changed = state.withLock({ $0.queuesGeneration == generation ? nil : ($0.queues, $0.queuesGeneration) }) {
+                    (order, generation) = changed
+                }
                 if order.isEmpty && popped == nil {
                     try await Task.sleep(for: .milliseconds(500))
                     continue
