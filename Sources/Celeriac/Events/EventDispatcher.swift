@@ -11,15 +11,13 @@ import Synchronization
 /// (`-E`, or `enable_events` by remote control).
 final class EventDispatcher: Sendable {
     private struct State {
-        var pending: [CeleryEvent] = []
-        var wake: CheckedContinuation<Void, Never>?
-        var isClosed = false
         var taskEvents: Bool
         var isFailing = false
     }
 
     private let pool: RedisConnectionPool
     private let logger: WorkerLogger
+    private let queue = BatchQueue<CeleryEvent>()
     private let state: Mutex<State>
     private let loop = Mutex<Task<Void, Never>?>(nil)
 
@@ -47,31 +45,20 @@ final class EventDispatcher: Sendable {
         loop.withLock { $0 = task }
     }
 
-    /// Queues an event.
+    /// Queues an event (dropped after ``close()``).
     func send(_ event: CeleryEvent) {
-        let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard !state.isClosed else { return nil }
-            state.pending.append(event)
-            defer { state.wake = nil }
-            return state.wake
-        }
-        wake?.resume()
+        queue.append([event])
     }
 
     /// Publishes what is queued, then stops.
     func close() async {
-        let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.isClosed = true
-            defer { state.wake = nil }
-            return state.wake
-        }
-        wake?.resume()
+        queue.close()
         await loop.withLock { $0 }?.value
     }
 
     private func run() async {
         let database = pool.redis.database
-        while let batch = await nextBatch() {
+        while let (batch, _) = await queue.next() {
             let commands = batch.map { RESPCommand("PUBLISH", $0.channel(database: database), $0.encoded()) }
             do {
                 _ = try await pool.pipeline(commands)
@@ -86,27 +73,6 @@ final class EventDispatcher: Sendable {
                     return !state.isFailing
                 }
                 if first { logger.warning("events.dropped", ["error": "\(error)", "note": "events are best effort"]) }
-            }
-        }
-    }
-
-    private func nextBatch() async -> [CeleryEvent]? {
-        while true {
-            let taken = state.withLock { state -> [CeleryEvent]?? in
-                if !state.pending.isEmpty {
-                    defer { state.pending = [] }
-                    return state.pending
-                }
-                return state.isClosed ? .some(nil) : nil
-            }
-            if let taken { return taken }
-            await withCheckedContinuation { continuation in
-                let ready = state.withLock { state -> Bool in
-                    if !state.pending.isEmpty || state.isClosed { return true }
-                    state.wake = continuation
-                    return false
-                }
-                if ready { continuation.resume() }
             }
         }
     }

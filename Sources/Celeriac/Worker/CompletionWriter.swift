@@ -24,11 +24,8 @@ final class CompletionWriter: Sendable {
     }
 
     private struct State {
-        var pending: [Item] = []
-        var enqueued = 0
         var written = 0
         var waiters: [(sequence: Int, continuation: CheckedContinuation<Void, Never>)] = []
-        var wake: CheckedContinuation<Void, Never>?
         var isClosed = false
         var isAbandoned = false
     }
@@ -36,6 +33,7 @@ final class CompletionWriter: Sendable {
     private let backend: RedisResultBackend
     private let consumer: RedisConsumer
     private let logger: WorkerLogger
+    private let queue = BatchQueue<Item>()
     private let state = Mutex(State())
     private let loop = Mutex<Task<Void, Never>?>(nil)
 
@@ -54,14 +52,7 @@ final class CompletionWriter: Sendable {
     /// Queues items for the next batch. Returns a sequence number for ``waitUntilWritten(_:)``.
     @discardableResult
     func enqueue(_ items: [Item]) -> Int {
-        let (sequence, wake) = state.withLock { state -> (Int, CheckedContinuation<Void, Never>?) in
-            state.pending.append(contentsOf: items)
-            state.enqueued += items.count
-            defer { state.wake = nil }
-            return (state.enqueued, state.wake)
-        }
-        wake?.resume()
-        return sequence
+        queue.append(items)
     }
 
     /// Waits until everything up to `sequence` is written (or the writer was closed).
@@ -78,14 +69,9 @@ final class CompletionWriter: Sendable {
 
     /// Writes what is queued, then stops the loop. Items enqueued later are not written.
     func close() async {
-        let sequence = state.withLock { $0.enqueued }
-        if !state.withLock({ $0.isAbandoned }) { await waitUntilWritten(sequence) }
-        let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.isClosed = true
-            defer { state.wake = nil }
-            return state.wake
-        }
-        wake?.resume()
+        if !state.withLock({ $0.isAbandoned }) { await waitUntilWritten(queue.appendedCount) }
+        state.withLock { $0.isClosed = true }
+        queue.close()
         await loop.withLock { $0 }?.value
         let waiters = state.withLock { state in
             defer { state.waiters = [] }
@@ -101,7 +87,7 @@ final class CompletionWriter: Sendable {
     }
 
     private func run() async {
-        while let (batch, sequence) = await nextBatch() {
+        while let (batch, sequence) = await queue.next() {
             await write(batch)
             let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
                 state.written = sequence
@@ -110,27 +96,6 @@ final class CompletionWriter: Sendable {
                 return ready
             }
             for continuation in ready { continuation.resume() }
-        }
-    }
-
-    private func nextBatch() async -> ([Item], Int)? {
-        while true {
-            let taken = state.withLock { state -> ([Item], Int)?? in
-                if !state.pending.isEmpty {
-                    defer { state.pending = [] }
-                    return (state.pending, state.enqueued)
-                }
-                return state.isClosed ? .some(nil) : nil
-            }
-            if let taken { return taken }
-            await withCheckedContinuation { continuation in
-                let ready = state.withLock { state -> Bool in
-                    if !state.pending.isEmpty || state.isClosed { return true }
-                    state.wake = continuation
-                    return false
-                }
-                if ready { continuation.resume() }
-            }
         }
     }
 
