@@ -36,12 +36,11 @@ public enum CanvasCommand {
             StandardStreams.printError("not a signature: \(error)", program: program)
             return ExitStatus.usage
         }
-        guard let app = CommandLineTool.makeApp(commandLine, program: program) else { return ExitStatus.usage }
-        let status = await apply(
-            signature, with: app, wait: commandLine.flag("wait"), progress: commandLine.flag("progress"), timeout: timeout,
-            program: program)
-        await app.close()
-        return status
+        return await CommandLineTool.withApp(commandLine, program: program) { app in
+            await apply(
+                signature, with: app, wait: commandLine.flag("wait"), progress: commandLine.flag("progress"), timeout: timeout,
+                program: program)
+        }
     }
 
     private static func apply(
@@ -111,13 +110,14 @@ public enum CanvasCommand {
             StandardStreams.printError("give one group id; run '\(program) --help'", program: program)
             return ExitStatus.usage
         }
-        guard let app = CommandLineTool.makeApp(commandLine, program: program) else { return ExitStatus.usage }
-        let status = await printProgress(of: groupID, with: app, json: commandLine.flag("json"), program: program)
-        await app.close()
-        return status
+        return await CommandLineTool.withApp(commandLine, program: program) { app in
+            try await printProgress(of: groupID, with: app, json: commandLine.flag("json"), program: program)
+        }
     }
 
-    private static func printProgress(of groupID: String, with app: CeleriacApp, json: Bool, program: String) async -> Int32 {
+    private static func printProgress(of groupID: String, with app: CeleriacApp, json: Bool, program: String) async throws
+        -> Int32
+    {
         func show(_ kind: String, _ completed: Int?, _ total: Int?, done: Bool) {
             if json {
                 var object: JSONObject = ["kind": .string(kind), "id": .string(groupID), "done": .bool(done)]
@@ -129,24 +129,19 @@ public enum CanvasCommand {
                 StandardStreams.printLine("\(kind) \(groupID): done (body sent)")
             }
         }
-        do {
-            let counter = try await app.backend.chords.progress(groupID: groupID)
-            if let total = counter.total {
-                show("chord", counter.recorded, total, done: false)
-            } else if counter.bodySent {
-                show("chord", nil, nil, done: true)
-            } else if let group = try await GroupResult.restore(groupID, backend: app.backend) {
-                let progress = try await group.progress()
-                show("group", progress.completed, progress.total, done: progress.completed == progress.total)
-            } else {
-                StandardStreams.printError("no running chord or saved group \(groupID)", program: program)
-                return ExitStatus.failure
-            }
-            return ExitStatus.success
-        } catch {
-            StandardStreams.printError("\(error)", program: program)
+        let counter = try await app.backend.chords.progress(groupID: groupID)
+        if let total = counter.total {
+            show("chord", counter.recorded, total, done: false)
+        } else if counter.bodySent {
+            show("chord", nil, nil, done: true)
+        } else if let group = try await GroupResult.restore(groupID, backend: app.backend) {
+            let progress = try await group.progress()
+            show("group", progress.completed, progress.total, done: progress.completed == progress.total)
+        } else {
+            StandardStreams.printError("no running chord or saved group \(groupID)", program: program)
             return ExitStatus.failure
         }
+        return ExitStatus.success
     }
 
     /// `celeriac watch ID`: follows a task (its state, and a bar for PROGRESS `current`/`total`
@@ -170,18 +165,15 @@ public enum CanvasCommand {
             StandardStreams.printError("\(error); run '\(program) --help'", program: program)
             return ExitStatus.usage
         }
-        guard let app = CommandLineTool.makeApp(commandLine, program: program) else { return ExitStatus.usage }
         let display = ProgressDisplay(json: commandLine.flag("json"))
-        let status: Int32
-        do {
-            status = try await follow(id, with: app, display: display, until: timeout.map { ContinuousClock.now + $0 })
-        } catch {
-            display.finish()
-            StandardStreams.printError("\(error)", program: program)
-            status = ExitStatus.failure
+        return await CommandLineTool.withApp(commandLine, program: program) { app in
+            do {
+                return try await follow(id, with: app, display: display, until: timeout.map { ContinuousClock.now + $0 })
+            } catch {
+                display.finish()  // end the bar's line before the error
+                throw error
+            }
         }
-        await app.close()
-        return status
     }
 
     private static func follow(

@@ -92,6 +92,11 @@ public struct ParsedCommandLine: Sendable {
     /// The value of the option named `name`, if given.
     public func value(_ name: String) -> String? { values[name] }
 
+    /// The value of `name` as a comma-separated list (items trimmed, empty ones dropped), if given.
+    public func list(_ name: String) -> [String]? {
+        values[name].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    }
+
     /// Whether the flag named `name` was given.
     public func flag(_ name: String) -> Bool { flags.contains(name) }
 

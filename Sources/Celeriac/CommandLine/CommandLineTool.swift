@@ -67,16 +67,15 @@ public enum CommandLineTool {
     }
 
     /// Runs a command's `body` with a producer for the connection options, then closes it.
-    /// Returns 0; 2 after a ``UsageError`` or a malformed URL (with a hint); 1 after any other
-    /// error, printed as one line.
+    /// Returns the body's exit status; 2 after a ``UsageError`` or a malformed URL (with a hint);
+    /// 1 after any other error, printed as one line.
     public static func withApp(
-        _ commandLine: ParsedCommandLine, program: String, _ body: (CeleriacApp) async throws -> Void
+        _ commandLine: ParsedCommandLine, program: String, _ body: (CeleriacApp) async throws -> Int32
     ) async -> Int32 {
         guard let app = makeApp(commandLine, program: program) else { return ExitStatus.usage }
         let status: Int32
         do {
-            try await body(app)
-            status = ExitStatus.success
+            status = try await body(app)
         } catch let error as UsageError {
             StandardStreams.printError("\(error); run '\(program) --help'", program: program)
             status = ExitStatus.usage

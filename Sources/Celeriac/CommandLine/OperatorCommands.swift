@@ -123,7 +123,7 @@ public enum OperatorCommands {
     ) async -> Int32 {
         let commandLine = CommandLineTool.parseOrExit(
             arguments, program: program, usage: usage, summary: summary, options: ConnectionSettings.options + nodeOptions)
-        let destination = commandLine.value("destination").map { $0.split(separator: ",").map(String.init) }
+        let destination = commandLine.list("destination")
         let timeout: Duration
         do {
             timeout = .seconds(try commandLine.integer("timeout", in: 1...3600) ?? 1)
@@ -133,6 +133,7 @@ public enum OperatorCommands {
         }
         return await CommandLineTool.withApp(commandLine, program: program) { app in
             try await body(ControlClient(app: app), commandLine, destination, timeout)
+            return ExitStatus.success
         }
     }
 
@@ -148,7 +149,7 @@ public enum OperatorCommands {
                 CommandLineOption("json", help: "Print JSON."),
             ]
         ) { admin, commandLine in
-            let extra = commandLine.value("queues").map { $0.split(separator: ",").map(String.init) } ?? []
+            let extra = commandLine.list("queues") ?? []
             let lengths = try await admin.queueLengths(including: extra)
             let (unacked, scheduled, dead) = try await admin.bookkeeping()
             if commandLine.flag("json") {
@@ -189,7 +190,7 @@ public enum OperatorCommands {
                 CommandLineOption("force", short: "f", help: "Do not ask (required when not on a terminal)."),
             ]
         ) { admin, commandLine in
-            let queues = commandLine.positionals + (commandLine.value("queues")?.split(separator: ",").map(String.init) ?? [])
+            let queues = commandLine.positionals + (commandLine.list("queues") ?? [])
             guard !queues.isEmpty else { throw UsageError("name the queues to purge") }
             if !commandLine.flag("force") {
                 guard isatty(STDIN_FILENO) == 1 else {
@@ -253,6 +254,7 @@ public enum OperatorCommands {
             arguments, program: program, usage: usage, summary: summary, options: ConnectionSettings.options + options)
         return await CommandLineTool.withApp(commandLine, program: program) { app in
             try await body(BrokerAdmin(broker: app.broker), commandLine)
+            return ExitStatus.success
         }
     }
 
@@ -269,32 +271,23 @@ public enum OperatorCommands {
                 CommandLineOption("type", value: "PREFIX", help: "Only events whose type starts so, e.g. task- or worker-heartbeat."),
                 CommandLineOption("json", help: "Print each event as its JSON object."),
             ])
-        let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
-        do {
+        return await CommandLineTool.withApp(commandLine, program: program) { app in
             let count = try commandLine.integer("count", in: 1...100_000_000)
-            let configuration = try RedisConfiguration(url: settings.brokerURL)
-            let subscriber = try RedisSubscriber(configuration)
-            try await subscriber.psubscribe(["/\(configuration.database).celeryev/*"])
+            let prefix = commandLine.value("type") ?? ""
+            let redis = app.broker.pool.redis
+            let subscriber = try RedisSubscriber(redis)
+            defer { subscriber.close() }
+            try await subscriber.psubscribe(["/\(redis.database).celeryev/*"])
             var printed = 0
             for await event in subscriber.events {
                 guard case .message(let message) = event else { continue }
-                let prefix = commandLine.value("type") ?? ""
                 for decoded in (try? CeleryEvent.decodeAll(message.payload)) ?? [] where decoded.type.hasPrefix(prefix) {
                     StandardStreams.printLine(commandLine.flag("json") ? JSONValue.object(decoded.body).serializedString : line(decoded))
                     printed += 1
-                    if let count, printed >= count {
-                        subscriber.close()
-                        return ExitStatus.success
-                    }
+                    if let count, printed >= count { return ExitStatus.success }
                 }
             }
             return ExitStatus.success
-        } catch let error as UsageError {
-            StandardStreams.printError("\(error); run '\(program) --help'", program: program)
-            return ExitStatus.usage
-        } catch {
-            StandardStreams.printError("\(error)", program: program)
-            return ExitStatus.failure
         }
     }
 

@@ -33,8 +33,7 @@ public struct WorkerArguments: Sendable {
             throw UsageError("unexpected argument '\(commandLine.positionals[0])'")
         }
         var configuration = WorkerConfiguration()
-        if let queues = commandLine.value("queues") {
-            let names = queues.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if let names = commandLine.list("queues") {
             guard !names.isEmpty else { throw UsageError("--queues needs at least one queue name") }
             configuration.queues = names
         }
