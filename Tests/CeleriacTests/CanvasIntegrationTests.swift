@@ -90,6 +90,26 @@ import Testing
         }
     }
 
+    /// A recorded result that is not Celery's (bad input in `.j`) fails the body with a
+    /// `ChordError` instead of leaving it waiting.
+    @Test func unreadableChordResultFailsTheBody() async throws {
+        try await withWorkers { cluster in
+            var plan = try CanvasPlan(
+                applying: Signature.chord([add.clone(adding: [1, 1])], body: countedSum.clone(adding: [], kwargs: ["tag": "join"])),
+                origin: cluster.app.origin, replyTo: cluster.app.replyTo)
+            let groupID = try #require(plan.chordSizes.first?.groupID)
+            plan.chordSizes = [.init(groupID: groupID, size: 2)]
+            _ = try await cluster.app.backend.pool.send("ZADD", ChordCounter.Keys(groupID).results, 1, "not json")
+            try await cluster.app.publish(plan)
+            let error = await #expect(throws: TaskFailure.self) {
+                try await cluster.app.asyncResult(plan.result.id).get(timeout: .seconds(30))
+            }
+            #expect(error?.type == "ChordError")
+            #expect(error?.message.hasPrefix("Join error: ") == true, "\(String(describing: error))")
+            #expect(cluster.counters.value("join") == 0)
+        }
+    }
+
     @Test func chainStartingWithAGroupRunsAsAChord() async throws {
         try await withWorkers { cluster in
             let result = try await cluster.app.apply(

@@ -189,8 +189,25 @@ extension Worker {
             logger.error("chord.failed", ["group": groupID, "error": "the chord body is not a frozen signature"])
             return
         }
-        guard let entries = await retryingRedis("chord results", groupID: groupID, { try await chords.results(groupID: groupID) })
-        else { return }
+        // An entry that is not Celery's fails the chord ("Join error", as Celery says) instead of
+        // leaving its body waiting for ever.
+        let read = await retryingRedis("chord results", groupID: groupID) { () -> Result<[ChordEntry], CeleryProtocolError> in
+            do {
+                return .success(try await chords.results(groupID: groupID))
+            } catch let error as CeleryProtocolError {
+                return .failure(error)
+            }
+        }
+        let entries: [ChordEntry]
+        switch read {
+        case .success(let read)?:
+            entries = read
+        case .failure(let error)?:
+            await failChord(body, bodyID: bodyID, groupID: groupID, reason: "Join error: \(error)", message: message)
+            return
+        case nil:
+            return
+        }
         if let failed = entries.first(where: { $0.state == .failure || $0.state == .revoked }) {
             let cause = TaskFailure(storedValue: failed.result).map(\.description) ?? failed.result.pythonRepr
             let reason = "Dependency \(failed.taskID) raised \(cause)"
@@ -233,6 +250,9 @@ extension Worker {
     }
 
     // MARK: - Helpers
+
+    /// One recorded header result.
+    typealias ChordEntry = (taskID: String, state: TaskState, result: JSONValue)
 
     /// Applies a signature (task or canvas) as a child of `cause`. Returns its result shape, or
     /// `nil` (logged) when it could not be sent.
