@@ -10,10 +10,10 @@ struct CeleriacBenchCommand {
         let options = [
             CommandLineOption("pings", value: "N", help: "Unpipelined PINGs per measurement (default 10000)."),
             CommandLineOption("pushes", value: "N", help: "Pipelined LPUSHes per measurement (default 320000)."),
-            CommandLineOption("pairs", value: "N", help: "Peer/Celeriac pairs; medians are reported (default 9)."),
-            CommandLineOption("tasks", value: "N", help: "enqueue, worker: tasks per measurement (default 20000, 10000)."),
+            CommandLineOption("pairs", value: "N", help: "resp, enqueue: peer/Celeriac pairs; medians are reported (default 9)."),
+            CommandLineOption("tasks", value: "N", help: "enqueue: single sends per run (default 2000); worker: tasks (default 10000)."),
             CommandLineOption("python", value: "PATH", help: "enqueue, worker: Python with Celery (default .venv/bin/python)."),
-            CommandLineOption("celeriac-only", help: "worker: skip the Celery runs (profiling; no ratios)."),
+            CommandLineOption("celeriac-only", help: "enqueue, worker: skip the Celery runs (profiling; no ratios)."),
             CommandLineOption("round-trips", value: "N", help: "worker: sequential send().get() calls (default 2000)."),
             CommandLineOption("header", value: "N", help: "chord: header tasks per chord (default 1000)."),
             CommandLineOption("rounds", value: "N", help: "chord: chords per worker kind; medians are reported (default 5)."),
@@ -22,9 +22,9 @@ struct CeleriacBenchCommand {
         do {
             let commandLine = try ParsedCommandLine(CommandLine.arguments.dropFirst(), options: options)
             let suite = commandLine.positionals.first
-            if commandLine.flag("help") || !["resp", "enqueue", "worker", "chord"].contains(suite ?? "") {
+            if commandLine.flag("help") || !["resp", "enqueue", "worker", "chord", "codec"].contains(suite ?? "") {
                 StandardStreams.printLine("""
-                    Usage: celeriac-bench resp|enqueue|worker|chord [options]   (build with -c release)
+                    Usage: celeriac-bench resp|enqueue|worker|chord|codec [options]   (build with -c release)
 
                     resp     The RESP client vs redis-benchmark on a private redis-server:
                              unpipelined PING and LPUSH pipelined by 64, one connection each.
@@ -34,6 +34,8 @@ struct CeleriacBenchCommand {
                              send().get() round trips: Celeriac's worker vs Celery's pools.
                     chord    A chord of N trivial tasks + xsum, submit to body result:
                              Celeriac producer + worker vs Celery's (solo, prefork).
+                    codec    The message layer alone, no Redis: building, encoding and
+                             decoding task messages per second (median of 9 rounds).
 
                     Options:
                     \(ParsedCommandLine.helpText(for: options))
@@ -43,6 +45,15 @@ struct CeleriacBenchCommand {
             #if DEBUG
             StandardStreams.printError("warning: a debug build; measure with 'swift run -c release'", program: program)
             #endif
+            if suite == "codec" {
+                var benchmark = CodecBenchmark()
+                benchmark.messages = try commandLine.integer("tasks", in: 1_000...10_000_000) ?? benchmark.messages
+                StandardStreams.printLine("message layer, \(benchmark.messages) messages".padded(46) + "per second".leftPadded(12))
+                for row in benchmark.run() {
+                    StandardStreams.printLine(row.name.padded(46) + String(Int(row.perSecond)).leftPadded(12))
+                }
+                return
+            }
             if suite == "enqueue" || suite == "worker" || suite == "chord" {
                 let python = commandLine.value("python") ?? FileManager.default.currentDirectoryPath + "/.venv/bin/python"
                 guard FileManager.default.isExecutableFile(atPath: python) else {
@@ -57,20 +68,17 @@ struct CeleriacBenchCommand {
                     return
                 }
                 var benchmark = EnqueueBenchmark(python: python)
-                benchmark.tasks = try commandLine.integer("tasks", in: 1_000...10_000_000) ?? benchmark.tasks
-                let report = try await benchmark.run()
-                func row(_ name: String, _ rate: Double, _ note: String) {
-                    StandardStreams.printLine(name.padded(46) + String(Int(rate)).leftPadded(12) + "  " + note)
+                benchmark.tasks = try commandLine.integer("tasks", in: 100...10_000_000) ?? benchmark.tasks
+                benchmark.pairs = try commandLine.integer("pairs", in: 1...99) ?? benchmark.pairs
+                benchmark.celeriacOnly = commandLine.flag("celeriac-only")
+                let rows = try await benchmark.run()
+                StandardStreams.printLine(
+                    "enqueue no-op tasks, median of \(benchmark.pairs) pairs".padded(46) + "tasks/s".leftPadded(12)
+                        + "  ratio (median of pairs)")
+                for row in rows where !row.rate.isNaN {
+                    let ratio = row.ratio.map { String(format: "%.2f", $0) } ?? ""
+                    StandardStreams.printLine(row.name.padded(46) + String(Int(row.rate)).leftPadded(12) + "  " + ratio)
                 }
-                StandardStreams.printLine("enqueue \(benchmark.tasks) no-op tasks".padded(46) + "tasks/s".leftPadded(12))
-                row("Celery apply_async (result backend on)", report.celeryDefault, "")
-                row("Celery apply_async(ignore_result=True)", report.celeryIgnoreResult, "")
-                row("Celeriac send, one await per task", report.singleSends, String(
-                    format: "%.1fx Celery (%.1fx its faster variant)", report.singleSends / report.celeryDefault,
-                    report.singleSends / max(report.celeryDefault, report.celeryIgnoreResult)))
-                row("Celeriac sendMany, 1,000 per pipeline", report.sendMany, String(
-                    format: "%.2f of raw LPUSH", report.sendMany / report.rawPipelinedLPUSH))
-                row("raw pipelined LPUSH of the same bytes", report.rawPipelinedLPUSH, "")
                 return
             }
             var benchmark = RESPBenchmark()

@@ -1,19 +1,24 @@
-"""Celery's side of `celeriac-bench enqueue`: N apply_async calls of a no-op task, timed in-process.
+"""Celery's side of `celeriac-bench enqueue`: timed apply_async loops of a no-op task, on request.
 
-Usage: python celery_enqueue.py BROKER_URL BACKEND_URL N
-Prints one JSON line: {"default": rate, "ignore_result": rate} in tasks per second, where
-"default" is apply_async as a typical app calls it (the Redis result backend subscribes to each
-task's result channel) and "ignore_result" is apply_async(ignore_result=True) (no subscription).
+Usage: python celery_enqueue.py BROKER_URL BACKEND_URL
+
+The benchmark drives this script through the broker's Redis so that Celery's runs and Celeriac's
+alternate in short pairs: it pushes "default N", "ignore_result N" or "stop" onto the list
+`celeriac.bench.control`; each run's rate (tasks per second) is pushed onto
+`celeriac.bench.reply`. "default" is apply_async as a typical app calls it (the Redis result
+backend subscribes to each task's result channel), "ignore_result" is
+apply_async(ignore_result=True) (no subscription).
 """
-import json
 import sys
 import time
 
+import redis
 from celery import Celery
 
-broker, backend, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+broker, backend = sys.argv[1], sys.argv[2]
 app = Celery("celeriac_bench", broker=broker, backend=backend)
 app.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"])
+control = redis.Redis.from_url(broker)
 
 
 @app.task(name="celeriac.examples.noop")
@@ -21,12 +26,19 @@ def noop():
     return None
 
 
-def rate(**options):
-    noop.apply_async(**options)  # connect and declare the queue outside the timing
+def rate(count, **options):
     start = time.perf_counter()
     for _ in range(count):
         noop.apply_async(**options)
     return count / (time.perf_counter() - start)
 
 
-print(json.dumps({"default": rate(), "ignore_result": rate(ignore_result=True)}))
+noop.apply_async()  # connect and declare the queue outside the timing
+noop.apply_async(ignore_result=True)
+while True:
+    _, request = control.blpop("celeriac.bench.control")
+    kind, _, count = request.decode().partition(" ")
+    if kind == "stop":
+        break
+    options = {"ignore_result": True} if kind == "ignore_result" else {}
+    control.rpush("celeriac.bench.reply", str(rate(int(count), **options)))

@@ -21,7 +21,10 @@ public actor RedisConnection: RedisCommandSender {
     /// The configuration this connection was made from.
     public nonisolated let configuration: RedisConfiguration
 
-    private let executor: DedicatedThreadExecutor
+    /// The thread this connection's commands run on.
+    public nonisolated let executor: DedicatedThreadExecutor
+    /// Whether the connection made its thread (and stops it when deinitialised).
+    private let ownsExecutor: Bool
     private var context: HiredisContext?
     /// Reused for encoding commands, so that sending allocates nothing once it has grown.
     private var outputBuffer: [UInt8] = []
@@ -37,20 +40,27 @@ public actor RedisConnection: RedisCommandSender {
         executor.asUnownedSerialExecutor()
     }
 
-    private init(configuration: RedisConfiguration) {
+    private init(configuration: RedisConfiguration, executor: DedicatedThreadExecutor?) {
         self.configuration = configuration
-        self.executor = DedicatedThreadExecutor(name: "celeriac-redis")
+        self.executor = executor ?? DedicatedThreadExecutor(name: "celeriac-redis")
+        self.ownsExecutor = executor == nil
     }
 
     deinit {
-        executor.stop()
+        if ownsExecutor { executor.stop() }
     }
 
     /// Connects to Redis and performs AUTH, SELECT and CLIENT SETNAME as configured.
+    ///
+    /// - Parameter executor: the thread to run on; by default the connection makes its own. Pass
+    ///   the thread a loop runs on (see ``DedicatedThreadExecutor``) to await commands without
+    ///   switching threads. Connections sharing a thread run their commands one at a time.
     /// - Throws: ``RedisClientError`` (`connectionFailed`, `timeout`, `authenticationFailed`,
     ///   `invalidConfiguration`).
-    public static func connect(_ configuration: RedisConfiguration) async throws -> RedisConnection {
-        let connection = RedisConnection(configuration: configuration)
+    public static func connect(
+        _ configuration: RedisConfiguration, on executor: DedicatedThreadExecutor? = nil
+    ) async throws -> RedisConnection {
+        let connection = RedisConnection(configuration: configuration, executor: executor)
         try await connection.open()
         return connection
     }

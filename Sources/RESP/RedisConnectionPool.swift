@@ -36,6 +36,8 @@ public final class RedisConnectionPool: RedisCommandSender {
     public let redis: RedisConfiguration
     /// The pool's settings.
     public let configuration: Configuration
+    /// The thread the pool's connections run on, when they share one.
+    public let executor: DedicatedThreadExecutor?
 
     private let state: Mutex<State>
 
@@ -58,9 +60,16 @@ public final class RedisConnectionPool: RedisCommandSender {
     }
 
     /// Creates a pool. No connection is made until the first command.
-    public init(_ redis: RedisConfiguration, configuration: Configuration = Configuration()) {
+    /// - Parameter executor: the thread every connection of the pool runs on; by default each
+    ///   connection makes its own. A loop running on `executor` (see ``DedicatedThreadExecutor``)
+    ///   then awaits the pool's commands without switching threads, one command at a time.
+    public init(
+        _ redis: RedisConfiguration, configuration: Configuration = Configuration(),
+        connectionsOn executor: DedicatedThreadExecutor? = nil
+    ) {
         self.redis = redis
         self.configuration = configuration
+        self.executor = executor
         self.state = Mutex(State())
     }
 
@@ -201,7 +210,7 @@ public final class RedisConnectionPool: RedisCommandSender {
                 }
             }
             do {
-                let connection = try await RedisConnection.connect(redis)
+                let connection = try await RedisConnection.connect(redis, on: executor)
                 state.withLock { state in
                     state.consecutiveFailures = 0
                     state.nextAttempt = nil

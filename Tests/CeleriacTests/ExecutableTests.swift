@@ -70,7 +70,9 @@ import Testing
     }
 
     @Test func unreachableRedisIsOneClearLine() async throws {
-        let port = try RedisServerProcess.freePort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         let result = try await CommandRunner.run(
             executable("celeriac"), ["ping", "--broker", "redis://127.0.0.1:\(port)/0"], environment: cleanEnvironment)
         #expect(result.status == 1)
@@ -88,7 +90,9 @@ import Testing
         ["result", "some-id"], ["apply", #"{"task": "celeriac.examples.noop"}"#], ["events", "--count", "1"],
     ])
     func everyCommandReportsAnUnreachableRedisInOneLine(arguments: [String]) async throws {
-        let port = try RedisServerProcess.freePort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         let result = try await CommandRunner.run(
             executable("celeriac"), arguments + ["--broker", "redis://127.0.0.1:\(port)/0"], environment: cleanEnvironment)
         #expect(result.status == 1, "\(arguments): \(result.standardError)")
@@ -124,7 +128,9 @@ import Testing
         let version = try await CommandRunner.run(executable(name), ["--version"])
         #expect(version.standardOutput.hasPrefix("\(name) 0.1.0"))
 
-        let port = try RedisServerProcess.freePort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         let schedule = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Examples/beat.json").path
         let unreachable = try await CommandRunner.run(

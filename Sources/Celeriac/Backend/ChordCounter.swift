@@ -173,7 +173,7 @@ public struct ChordCounter: Sendable {
         let calls = parts.map { part -> (keys: [any RESPArgument], arguments: [any RESPArgument]) in
             let keys = Keys(part.groupID)
             let entry: JSONValue = [1, .string(part.taskID), .string(part.state.rawValue), part.result]
-            let token = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            let token = CeleryID.randomHex()
             tokens.append(token)
             return (
                 [keys.results, keys.sizeCorrection, keys.size, keys.dedup, keys.group, keys.claim],

@@ -60,6 +60,12 @@ public final class RedisResultBackend: Sendable {
     /// - Throws: ``RedisClientError`` when Redis cannot be reached (nothing or part of the batch
     ///   may be stored; storing again is harmless); ``RedisServerError`` for the first refused store.
     public func store(_ metas: [TaskResultMeta]) async throws {
+        try await store(metas, on: pool)
+    }
+
+    /// ``store(_:)-([TaskResultMeta])`` through another pool to the same server (the worker's
+    /// writer uses its own, on its own thread).
+    func store(_ metas: [TaskResultMeta], on pool: RedisConnectionPool) async throws {
         let ttl = resultExpires.map { max(1, Int($0.components.seconds)) } ?? 0
         let replies = try await pool.evalScriptPipeline(
             Self.storeScript,

@@ -34,12 +34,10 @@ public final class RedisBroker: Sendable {
         guard !messages.isEmpty else { return }
         var commands: [RESPCommand] = []
         commands.reserveCapacity(messages.count + 2)
+        let queues = messages.map { $0.routingKey ?? TaskOptions.defaultQueue }
         let newQueues = declaredQueues.withLock { declared -> [String] in
             var new: [String] = []
-            for message in messages {
-                let queue = message.routingKey ?? TaskOptions.defaultQueue
-                if declared.insert(queue).inserted { new.append(queue) }
-            }
+            for queue in queues where queue != new.last && declared.insert(queue).inserted { new.append(queue) }
             return new
         }
         for queue in newQueues {
@@ -47,9 +45,14 @@ public final class RedisBroker: Sendable {
             commands.append(RESPCommand("SADD", QueueKeys.bindingKey(exchange: queue), member))
             commands.append(RESPCommand("SADD", QueueKeys.permanentBindingKey(exchange: queue), member))
         }
-        for message in messages {
-            let queue = message.routingKey ?? TaskOptions.defaultQueue
-            commands.append(RESPCommand("LPUSH", QueueKeys.listKey(queue: queue, priority: message.priority), message.encoded()))
+        // Most batches go to one list: its key is made once.
+        var lastList: (queue: String, priority: Int, key: String)?
+        for (message, queue) in zip(messages, queues) {
+            let priority = message.priority
+            if lastList?.queue != queue || lastList?.priority != priority {
+                lastList = (queue, priority, QueueKeys.listKey(queue: queue, priority: priority))
+            }
+            commands.append(RESPCommand("LPUSH", lastList?.key ?? queue, message.encoded()))
         }
         do {
             let replies = try await retryPolicy.run { try await self.pool.pipeline(commands) }

@@ -62,7 +62,7 @@ public final class RedisConsumer: Sendable {
 
         /// A new request following `previous`.
         public init(after previous: FetchRequest? = nil) {
-            self.id = UUID().uuidString.lowercased()
+            self.id = CeleryID.random()
             self.previousID = previous?.id
         }
     }
@@ -228,7 +228,7 @@ public final class RedisConsumer: Sendable {
     public func restoreVisibilityTimedOut(visibilityTimeout: Duration, now: Date = Date(), limit: Int? = nil) async throws
         -> Int
     {
-        let token = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let token = CeleryID.randomHex()
         let locked = try await pool.send(RESPCommand("SET", keys.unackedMutex, token, "NX", "PX", 300_000))
         guard !locked.isNull else { return 0 }
         var restored = 0

@@ -21,7 +21,7 @@ struct CanvasBuilder {
     let origin: String
     let replyTo: String
     var now = Date()
-    var newID: () -> String = { UUID().uuidString.lowercased() }
+    var newID: () -> String = { CeleryID.random() }
     private(set) var plan = CanvasPlan()
 
     init(origin: String, replyTo: String) {

@@ -35,8 +35,8 @@ public struct ControlClient: Sendable {
             try await pool.publish(channel, ControlRequest(method: method, arguments: arguments, destination: destination).encoded())
             return [:]
         }
-        let oid = UUID().uuidString.lowercased()
-        let ticket = UUID().uuidString.lowercased()
+        let oid = CeleryID.random()
+        let ticket = CeleryID.random()
         let queue = oid + ".reply.celery.pidbox"
         let binding = QueueKeys.bindingKey(exchange: "reply.celery.pidbox")
         let member = QueueKeys.bindingMember(queue: queue, exchange: "reply.celery.pidbox", routingKey: oid)

@@ -84,7 +84,7 @@ public struct CeleryEvent: Sendable, Hashable {
     }
 
     /// The envelope Celery's event dispatcher publishes.
-    public func encoded(deliveryTag: String = UUID().uuidString.lowercased()) -> [UInt8] {
+    public func encoded(deliveryTag: String = CeleryID.random()) -> [UInt8] {
         KombuEnvelope.encode(
             body: JSONValue.object(body).serialized(), headers: ["hostname": .string(hostname)], exchange: "celeryev",
             routingKey: routingKey, deliveryMode: 1, deliveryTag: deliveryTag)

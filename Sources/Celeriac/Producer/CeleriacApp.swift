@@ -36,7 +36,7 @@ public final class CeleriacApp: Sendable {
         self.broker = RedisBroker(pool: brokerPool, retryPolicy: publishRetry)
         self.backend = try RedisResultBackend(pool: backendPool, resultExpires: resultExpires)
         self.origin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
-        self.replyTo = UUID().uuidString.lowercased()
+        self.replyTo = CeleryID.random()
         self.sendsTaskSentEvents = sendTaskSentEvents
     }
 

@@ -1,8 +1,10 @@
 /// A JSON object that keeps its keys in insertion order, as Python's `dict` does.
 ///
 /// Lookups are linear, which is the fast choice for the small objects of task messages (headers,
-/// kwargs, signatures). Setting an existing key keeps its position. Equality ignores the order, as
-/// Python's `dict` does; compare ``keys`` (or the serialized bytes) where the order matters.
+/// kwargs, signatures). Keys match when their UTF-8 bytes do, as Python compares `str` keys by code
+/// point (not by Swift's canonical equivalence). Setting an existing key keeps its position.
+/// Equality ignores the order, as Python's `dict` does; compare ``keys`` (or the serialized bytes)
+/// where the order matters.
 public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
     public private(set) var keys: [String] = []
     public private(set) var values: [JSONValue] = []
@@ -21,9 +23,9 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
 
     /// The value for `key`; setting `nil` removes the member.
     public subscript(key: String) -> JSONValue? {
-        get { keys.firstIndex(of: key).map { values[$0] } }
+        get { index(of: key).map { values[$0] } }
         set {
-            if let index = keys.firstIndex(of: key) {
+            if let index = index(of: key) {
                 if let newValue {
                     values[index] = newValue
                 } else {
@@ -35,6 +37,19 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
                 values.append(newValue)
             }
         }
+    }
+
+    /// The position of `key`: lengths first, which rules out most keys without comparing bytes.
+    private func index(of key: String) -> Int? {
+        let length = key.utf8.count
+        return keys.firstIndex { $0.utf8.count == length && Self.sameBytes($0, key) }
+    }
+
+    private static func sameBytes(_ left: String, _ right: String) -> Bool {
+        let compared = left.utf8.withContiguousStorageIfAvailable { leftBytes in
+            right.utf8.withContiguousStorageIfAvailable { rightBytes in leftBytes.elementsEqual(rightBytes) }
+        }
+        return (compared ?? nil) ?? left.utf8.elementsEqual(right.utf8)
     }
 
     /// The number of members.

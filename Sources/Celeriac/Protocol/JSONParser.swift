@@ -26,7 +26,12 @@ struct JSONParser {
     }
 
     private mutating func skipWhitespace() {
-        while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x09, 0x0A, 0x0D: position += 1
+            default: return
+            }
+        }
     }
 
     private mutating func parseValue() throws -> JSONValue {
@@ -121,7 +126,18 @@ struct JSONParser {
 
     private mutating func parseString() throws -> String {
         position += 1  // opening quote
-        var utf8: [UInt8] = []
+        // Most strings have no escapes: made from their bytes in place.
+        let start = position
+        while position < bytes.count {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "\"") {
+                position += 1
+                return String(decoding: bytes[start..<position - 1], as: UTF8.self)
+            }
+            if byte == UInt8(ascii: "\\") { break }
+            position += 1
+        }
+        var utf8 = Array(bytes[start..<position])
         while true {
             guard position < bytes.count else { throw error("unterminated string") }
             let byte = bytes[position]

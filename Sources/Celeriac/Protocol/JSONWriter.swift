@@ -1,20 +1,28 @@
 /// Writes JSON as Python's `json.dumps` does (`", "`/`": "` separators, `ensure_ascii`), and Python
 /// `repr` text for `argsrepr`/`kwargsrepr`.
 enum JSONWriter {
+    // Bytes are appended one by one where they are few: a two-byte `append(contentsOf:)` costs a
+    // call and a copy loop, which showed at the top of the publish path's profile.
+
     static func write(_ value: JSONValue, to output: inout [UInt8]) {
         switch value {
-        case .null: output.append(contentsOf: nullBytes)
-        case .bool(let flag): output.append(contentsOf: flag ? trueBytes : falseBytes)
+        case .null: appendNull(to: &output)
+        case .bool(let flag):
+            if flag {
+                output.append(UInt8(ascii: "t")); output.append(UInt8(ascii: "r"))
+                output.append(UInt8(ascii: "u")); output.append(UInt8(ascii: "e"))
+            } else {
+                output.append(UInt8(ascii: "f")); output.append(UInt8(ascii: "a")); output.append(UInt8(ascii: "l"))
+                output.append(UInt8(ascii: "s")); output.append(UInt8(ascii: "e"))
+            }
         case .integer(let number): writeInteger(number, to: &output)
         case .double(let number): output.append(contentsOf: pythonFloat(number, json: true).utf8)
         case .string(let text): writeString(text, to: &output)
         case .array(let elements):
             output.append(UInt8(ascii: "["))
-            var first = true
-            for element in elements {
-                if !first { output.append(contentsOf: separator) }
-                first = false
-                write(element, to: &output)
+            for index in elements.indices {
+                if index > 0 { appendSeparator(to: &output) }
+                write(elements[index], to: &output)
             }
             output.append(UInt8(ascii: "]"))
         case .object(let object):
@@ -24,20 +32,28 @@ enum JSONWriter {
 
     static func writeObject(_ object: JSONObject, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "{"))
-        for index in object.keys.indices {
-            if index > 0 { output.append(contentsOf: separator) }
-            writeString(object.keys[index], to: &output)
-            output.append(contentsOf: keySeparator)
-            write(object.values[index], to: &output)
+        let keys = object.keys
+        let values = object.values
+        for index in keys.indices {
+            if index > 0 { appendSeparator(to: &output) }
+            writeString(keys[index], to: &output)
+            output.append(UInt8(ascii: ":"))
+            output.append(UInt8(ascii: " "))
+            write(values[index], to: &output)
         }
         output.append(UInt8(ascii: "}"))
     }
 
-    private static let nullBytes: [UInt8] = Array("null".utf8)
-    private static let trueBytes: [UInt8] = Array("true".utf8)
-    private static let falseBytes: [UInt8] = Array("false".utf8)
-    private static let separator: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: " ")]
-    private static let keySeparator: [UInt8] = [UInt8(ascii: ":"), UInt8(ascii: " ")]
+    @inline(__always) private static func appendSeparator(to output: inout [UInt8]) {
+        output.append(UInt8(ascii: ","))
+        output.append(UInt8(ascii: " "))
+    }
+
+    @inline(__always) private static func appendNull(to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "n")); output.append(UInt8(ascii: "u"))
+        output.append(UInt8(ascii: "l")); output.append(UInt8(ascii: "l"))
+    }
+
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     private static func writeInteger(_ number: Int, to output: inout [UInt8]) {
@@ -59,35 +75,24 @@ enum JSONWriter {
         output[start...].reverse()
     }
 
-    /// Copies runs of plain printable ASCII at once; escapes the rest as Python's `ensure_ascii`.
+    /// Copies plain printable ASCII as it is; escapes the rest as Python's `ensure_ascii`.
     static func writeString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        var text = text
-        text.withUTF8 { bytes in
-            var runStart = 0
-            var index = 0
-            while index < bytes.count {
-                let byte = bytes[index]
-                if byte >= 0x20 && byte < 0x7F && byte != 0x22 && byte != 0x5C {
-                    index += 1
-                    continue
-                }
-                if runStart < index { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
-                if byte < 0x80 {
-                    writeEscaped(UInt16(byte), to: &output)
-                    index += 1
+        // Almost every string is plain ASCII (ids, names, keys): one scan of its bytes in place
+        // (read as a collection), one copy.
+        let plain = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            for byte in bytes where byte < 0x20 || byte >= 0x7F || byte == 0x22 || byte == 0x5C { return false }
+            output.append(contentsOf: bytes)
+            return true
+        }
+        if plain != true {
+            for scalar in text.unicodeScalars {
+                if scalar.value >= 0x20 && scalar.value < 0x7F && scalar != "\"" && scalar != "\\" {
+                    output.append(UInt8(truncatingIfNeeded: scalar.value))
                 } else {
-                    // A multi-byte UTF-8 sequence: escape its UTF-16 code units.
-                    let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : 2
-                    let end = min(bytes.count, index + length)
-                    for unit in String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<end]), as: UTF8.self).utf16 {
-                        writeEscaped(unit, to: &output)
-                    }
-                    index = end
+                    for unit in scalar.utf16 { writeEscaped(unit, to: &output) }
                 }
-                runStart = index
             }
-            if runStart < bytes.count { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
         }
         output.append(UInt8(ascii: "\""))
     }

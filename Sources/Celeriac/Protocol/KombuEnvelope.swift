@@ -5,7 +5,7 @@ import Foundation
 enum KombuEnvelope {
     static func encode(
         body: [UInt8], headers: JSONObject, exchange: String, routingKey: String, deliveryMode: Int,
-        deliveryTag: String = UUID().uuidString.lowercased()
+        deliveryTag: String = CeleryID.random()
     ) -> [UInt8] {
         var encodedBody: [UInt8] = []
         Base64.append(body, to: &encodedBody)
@@ -29,10 +29,10 @@ enum KombuEnvelope {
         }
         var bytes = Array(body.utf8)
         if object["properties"]?["body_encoding"]?.stringValue == "base64" {
-            guard let decoded = Data(base64Encoded: body) else {
+            guard let decoded = Base64.decode(bytes) else {
                 throw CeleryProtocolError(.invalidBase64, "the \(what) body is not valid base64")
             }
-            bytes = Array(decoded)
+            bytes = decoded
         }
         return (object["headers"]?.objectValue ?? [:], try JSONValue(parsing: bytes))
     }

@@ -38,8 +38,8 @@ public enum KombuTaggedValue: Sendable, Hashable {
             self = .uuid(uuid)
         case ("bytes", .string(let text)): self = .bytes(Array(text.utf8))
         case ("base64", .string(let text)):
-            guard let data = Data(base64Encoded: text) else { return nil }
-            self = .bytes(Array(data))
+            guard let bytes = Base64.decode(text.utf8) else { return nil }
+            self = .bytes(bytes)
         default: return nil
         }
     }

@@ -11,9 +11,9 @@ extension TaskMessage {
     ///   - now: the sending time, from which `countdown` and relative `expires` count.
     public init(
         task: String, args: [JSONValue] = [], kwargs: JSONObject = [:], options: TaskOptions = TaskOptions(),
-        origin: String, replyTo: String, deliveryTag: String = UUID().uuidString.lowercased(), now: Date = Date()
+        origin: String, replyTo: String, deliveryTag: String = CeleryID.random(), now: Date = Date()
     ) {
-        let id = options.taskID ?? UUID().uuidString.lowercased()
+        let id = options.taskID ?? CeleryID.random()
         let eta = options.eta ?? options.countdown.map { now.addingTimeInterval($0.timeInterval) }
         var expiresAt: Date?
         var expirationMilliseconds: Int?

@@ -54,10 +54,10 @@ public struct TaskMessage: Sendable, Hashable {
         }
         var bodyBytes = Array(bodyText.utf8)
         if properties["body_encoding"]?.stringValue == "base64" {
-            guard let decoded = Data(base64Encoded: bodyText) else {
+            guard let decoded = Base64.decode(bodyBytes) else {
                 throw CeleryProtocolError(.invalidBase64, "the message body is not valid base64")
             }
-            bodyBytes = Array(decoded)
+            bodyBytes = decoded
         }
         guard headers["task"]?.stringValue != nil else {
             if case .object? = try? JSONValue(parsing: bodyBytes) {

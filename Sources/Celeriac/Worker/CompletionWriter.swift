@@ -10,6 +10,12 @@ import Synchronization
 ///
 /// Connection errors are retried with backoff until the write succeeds or the writer is closed, so
 /// a Redis restart under a busy worker loses nothing.
+///
+/// States, chord part returns and acks-late acks are written by a loop on a thread of its own,
+/// shared with its own connections to the backend and the broker: a batch's writes cost no
+/// thread switches (the store's PUBLISH is what a waiting `get()` hears, so this is on every round
+/// trip's path). Early acks, which nothing waits for, go through a second loop on the app's broker
+/// pool, so that a task's ack at its start never holds up its result at its end.
 final class CompletionWriter: Sendable {
     enum Item: Sendable {
         /// Store a state (and publish it).
@@ -31,28 +37,56 @@ final class CompletionWriter: Sendable {
     }
 
     private let backend: RedisResultBackend
+    private let thread = DedicatedThreadExecutor(name: "celeriac-writer")
+    /// The writer's connections to the backend and the broker, on its thread.
+    private let backendPool: RedisConnectionPool
+    private let brokerPool: RedisConnectionPool
+    /// The worker's consumer acking through `brokerPool` (acks-late), and through the worker's
+    /// own pool (early acks).
     private let consumer: RedisConsumer
+    private let earlyAckConsumer: RedisConsumer
     private let logger: WorkerLogger
     private let queue = BatchQueue<Item>()
+    private let earlyAcks = BatchQueue<String>()
     private let state = Mutex(State())
-    private let loop = Mutex<Task<Void, Never>?>(nil)
+    private let loops = Mutex<[Task<Void, Never>]>([])
 
     init(backend: RedisResultBackend, consumer: RedisConsumer, logger: WorkerLogger) {
         self.backend = backend
-        self.consumer = consumer
+        let pool = RedisConnectionPool.Configuration(maximumConnections: 2)
+        backendPool = RedisConnectionPool(backend.pool.redis, configuration: pool, connectionsOn: thread)
+        brokerPool = RedisConnectionPool(consumer.pool.redis, configuration: pool, connectionsOn: thread)
+        self.consumer = RedisConsumer(pool: brokerPool, keys: consumer.keys, nodeName: consumer.nodeName)
+        self.earlyAckConsumer = consumer
         self.logger = logger
     }
 
-    /// Starts the writing loop.
-    func start() {
-        let task = Task { await self.run() }
-        loop.withLock { $0 = task }
+    deinit {
+        thread.stop()
     }
 
-    /// Queues items for the next batch. Returns a sequence number for ``waitUntilWritten(_:)``.
+    /// Starts the writing loops.
+    func start() {
+        let writing = Task(executorPreference: thread) { await self.run() }
+        let acking = Task {
+            while let (tags, _) = await self.earlyAcks.next() {
+                await self.retrying("ack \(tags.count) message(s)") { try await self.earlyAckConsumer.ack(tags) }
+            }
+        }
+        loops.withLock { $0 = [writing, acking] }
+    }
+
+    /// Queues items for the next batch. Returns a sequence number for ``waitUntilWritten(_:)``
+    /// (which early acks are not part of).
     @discardableResult
     func enqueue(_ items: [Item]) -> Int {
-        queue.append(items)
+        var ordered: [Item] = []
+        var acks: [String] = []
+        for item in items {
+            if case .ack(let tag) = item { acks.append(tag) } else { ordered.append(item) }
+        }
+        if !acks.isEmpty { earlyAcks.append(acks) }
+        return ordered.isEmpty && !items.isEmpty ? queue.appendedCount : queue.append(ordered)
     }
 
     /// Waits until everything up to `sequence` is written (or the writer was closed).
@@ -72,12 +106,15 @@ final class CompletionWriter: Sendable {
         if !state.withLock({ $0.isAbandoned }) { await waitUntilWritten(queue.appendedCount) }
         state.withLock { $0.isClosed = true }
         queue.close()
-        await loop.withLock { $0 }?.value
+        earlyAcks.close()
+        for loop in loops.withLock({ $0 }) { await loop.value }
         let waiters = state.withLock { state in
             defer { state.waiters = [] }
             return state.waiters
         }
         for waiter in waiters { waiter.continuation.resume() }
+        await backendPool.close()
+        await brokerPool.close()
     }
 
     /// Stops retrying writes that fail for want of Redis (cold shutdown): ``close()`` then returns
@@ -101,23 +138,22 @@ final class CompletionWriter: Sendable {
 
     private func write(_ batch: [Item]) async {
         var metas: [TaskResultMeta] = []
-        var earlyTags: [String] = []
         var lateTags: [String] = []
         var parts: [(ChordCounter.Part, @Sendable (ChordCounter.PartReturn?) -> Void)] = []
         for item in batch {
             switch item {
             case .store(let meta): metas.append(meta)
-            case .ack(let tag): earlyTags.append(tag)
+            case .ack(let tag): lateTags.append(tag)  // not queued here (see enqueue)
             case .ackAfterStores(let tag): lateTags.append(tag)
             case .chordPart(let part, let then): parts.append((part, then))
             }
         }
-        let (states, early, late) = (metas, earlyTags, lateTags)
-        async let stored: Void? = retrying("store \(states.count) task state(s)") { try await self.backend.store(states) }
-        async let acked: Void? = retrying("ack \(early.count) message(s)") { try await self.consumer.ack(early) }
-        _ = await (stored, acked)
+        let (states, late) = (metas, lateTags)
+        if !states.isEmpty {
+            await retrying("store \(states.count) task state(s)") { try await self.backend.store(states, on: self.backendPool) }
+        }
         if !parts.isEmpty {
-            let chords = backend.chords
+            let chords = ChordCounter(pool: backendPool, expires: backend.resultExpires)
             let requests = parts.map(\.0)
             let outcomes = await retrying("return \(parts.count) chord part(s)") { try await chords.returnParts(requests) }
             for (index, (part, then)) in parts.enumerated() {

@@ -240,7 +240,7 @@ extension Worker {
         next.headers["eta"] = .string(CeleryTimestamp.format(Date().addingTimeInterval(countdown.timeInterval)))
         next.headers["parent_id"] = .string(message.id)
         next.headers["origin"] = .string(app.origin)
-        next.properties["delivery_tag"] = .string(UUID().uuidString.lowercased())
+        next.properties["delivery_tag"] = .string(CeleryID.random())
         next.properties["origin"] = .string(app.origin)
         do {
             try await app.broker.publish(next)

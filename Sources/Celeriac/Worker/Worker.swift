@@ -35,6 +35,9 @@ public final class Worker: Sendable {
     let events: EventDispatcher
     let reserved = ReservedMessages()
     let threadPool: WorkerThreadPool
+    /// The fetch loop's thread, shared with its blocking connection: a fetch, BRPOP and the record
+    /// script after it cost no thread switch.
+    let fetchThread = DedicatedThreadExecutor(name: "celeriac-fetch")
     let state = Mutex(State())
     private let rateLimiters = Mutex<[String: (RateLimit, RateLimiter)]>([:])
     private let stopRequested = AsyncSignal()
@@ -101,8 +104,9 @@ public final class Worker: Sendable {
     }
 
     deinit {
-        // Lets the slot threads exit (also when `run()` was never called).
+        // Lets the slot and fetch threads exit (also when `run()` was never called).
         threadPool.stop()
+        fetchThread.stop()
     }
 
     /// Consumes and runs tasks until ``shutdown()``, then shuts down: warm on the first call
@@ -135,7 +139,7 @@ public final class Worker: Sendable {
                 "task_events": "\(configuration.taskEvents)",
             ])
 
-        let fetching = Task { await self.fetchLoop() }
+        let fetching = Task(executorPreference: fetchThread) { await self.fetchLoop() }
         let runners = (0..<configuration.concurrency).map { _ in
             Task(executorPreference: threadPool) { await self.runnerLoop() }
         }
@@ -233,7 +237,7 @@ public final class Worker: Sendable {
             do {
                 // The loop's own connection: its thread stays warm between the fetch script, BRPOP
                 // and the record script that follows it.
-                if blocking == nil { blocking = try await RedisConnection.connect(app.broker.pool.redis) }
+                if blocking == nil { blocking = try await RedisConnection.connect(app.broker.pool.redis, on: fetchThread) }
                 guard let connection = blocking else { continue }
                 // Queues added or cancelled by remote control take effect here.
                 if let changed = state.withLock({ $0.queuesGeneration == generation ? nil : ($0.queues, $0.queuesGeneration) }) {
