@@ -170,21 +170,7 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     /// A TCP port on 127.0.0.1 that was free a moment ago.
     public static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw Failure.didNotStart("socket() failed") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw Failure.didNotStart("cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        try RefusingPort().port  // bound and closed again at once
     }
 
     /// Whether the Redis server answering on 127.0.0.1:`port` is the process `pid` (and not, say,
