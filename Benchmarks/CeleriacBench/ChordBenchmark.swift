@@ -18,10 +18,7 @@ struct ChordBenchmark {
         let seconds: Double
     }
 
-    private var script: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("python/celery_bench_app.py").path
-    }
+    private var script: String { BenchmarkWorkers.celeryScript }
 
     func run() async throws -> [Row] {
         try await withRedisServer { server in
@@ -38,13 +35,7 @@ struct ChordBenchmark {
     }
 
     private func celeriac(_ server: RedisServerProcess) async throws -> Double {
-        let workerApp = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
-        let registry = TaskRegistry()
-        ExampleTasks.register(in: registry)
-        let worker = Worker(
-            app: workerApp, registry: registry, configuration: WorkerConfiguration(concurrency: concurrency),
-            logger: WorkerLogger(level: .warning))
-        let running = Task { try await worker.run() }
+        let (worker, running, workerApp) = try BenchmarkWorkers.celeriac(server, concurrency: concurrency)
         let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
         let add = Signature(task: "celeriac.examples.add")
         let xsum = Signature(task: "celeriac.examples.xsum")
@@ -66,15 +57,8 @@ struct ChordBenchmark {
     }
 
     private func celery(_ server: RedisServerProcess, pool: [String]) async throws -> Double {
-        let environment: [String: String?] = [
-            "CELERIAC_BROKER_URL": server.url(database: 0), "CELERIAC_RESULT_BACKEND": server.url(database: 1),
-            "PYTHONPATH": URL(fileURLWithPath: script).deletingLastPathComponent().path,
-        ]
-        let worker = try ChildProcess(
-            python,
-            ["-m", "celery", "-A", "celery_bench_app", "worker", "-l", "WARNING", "-Q", "celery", "--without-gossip",
-             "--without-mingle", "--without-heartbeat"] + pool,
-            environment: environment, outputPath: server.directory.appendingPathComponent("celery-chord.log").path)
+        let environment = BenchmarkWorkers.environment(server)
+        let worker = try BenchmarkWorkers.celery(python: python, server, pool: pool, log: "celery-chord.log")
         defer { Task { await RedisServerProcess.onOwnThread { worker.terminate(grace: 20) } } }
         let output = try await CommandRunner.run(
             URL(fileURLWithPath: python), [script, "chord", String(headerTasks), String(rounds)], environment: environment)

@@ -30,10 +30,7 @@ struct WorkerBenchmark {
         var celeryLatency: (p50: Double, p99: Double) = (0, 0)
     }
 
-    private var script: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("python/celery_bench_app.py").path
-    }
+    private var script: String { BenchmarkWorkers.celeryScript }
 
     func run() async throws -> Report {
         try await withRedisServer { try await measure($0) }
@@ -98,28 +95,15 @@ struct WorkerBenchmark {
     }
 
     private func environment(_ server: RedisServerProcess) -> [String: String?] {
-        [
-            "CELERIAC_BROKER_URL": server.url(database: 0), "CELERIAC_RESULT_BACKEND": server.url(database: 1),
-            "PYTHONPATH": URL(fileURLWithPath: script).deletingLastPathComponent().path,
-        ]
+        BenchmarkWorkers.environment(server)
     }
 
     private func pythonWorker(_ server: RedisServerProcess, _ pool: [String]) throws -> ChildProcess {
-        try ChildProcess(
-            python,
-            ["-m", "celery", "-A", "celery_bench_app", "worker", "-l", "WARNING", "-Q", "celery", "--without-gossip",
-             "--without-mingle", "--without-heartbeat"] + pool,
-            environment: environment(server), outputPath: server.directory.appendingPathComponent("celery.log").path)
+        try BenchmarkWorkers.celery(python: python, server, pool: pool, log: "celery.log")
     }
 
     private func celeriacWorker(_ server: RedisServerProcess, concurrency: Int) throws -> (Worker, Task<Void, any Error>, CeleriacApp) {
-        let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
-        let registry = TaskRegistry()
-        ExampleTasks.register(in: registry)
-        let worker = Worker(
-            app: app, registry: registry, configuration: WorkerConfiguration(concurrency: concurrency),
-            logger: WorkerLogger(level: .warning))
-        return (worker, Task { try await worker.run() }, app)
+        try BenchmarkWorkers.celeriac(server, concurrency: concurrency)
     }
 
     private func flush(_ server: RedisServerProcess) async throws {

@@ -37,7 +37,7 @@ public final class RedisBroker: Sendable {
         let queues = messages.map { $0.routingKey ?? TaskOptions.defaultQueue }
         let newQueues = declaredQueues.withLock { declared -> [String] in
             var new: [String] = []
-            for queue in queues where queue != new.last && declared.insert(queue).inserted { new.append(queue) }
+            for queue in queues where declared.insert(queue).inserted { new.append(queue) }
             return new
         }
         for queue in newQueues {
@@ -45,14 +45,8 @@ public final class RedisBroker: Sendable {
             commands.append(RESPCommand("SADD", QueueKeys.bindingKey(exchange: queue), member))
             commands.append(RESPCommand("SADD", QueueKeys.permanentBindingKey(exchange: queue), member))
         }
-        // Most batches go to one list: its key is made once.
-        var lastList: (queue: String, priority: Int, key: String)?
         for (message, queue) in zip(messages, queues) {
-            let priority = message.priority
-            if lastList?.queue != queue || lastList?.priority != priority {
-                lastList = (queue, priority, QueueKeys.listKey(queue: queue, priority: priority))
-            }
-            commands.append(RESPCommand("LPUSH", lastList?.key ?? queue, message.encoded()))
+            commands.append(RESPCommand("LPUSH", QueueKeys.listKey(queue: queue, priority: message.priority), message.encoded()))
         }
         do {
             let replies = try await retryPolicy.run { try await self.pool.pipeline(commands) }
