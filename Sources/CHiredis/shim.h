@@ -13,6 +13,11 @@ static inline const char *chiredis_reader_errstr(const redisReader *reader) {
     return reader->errstr;
 }
 
+// Bytes hiredis holds to send (its output buffer is an sds string; sdslen is inline C).
+static inline size_t chiredis_pending_output(const redisContext *context) {
+    return context->obuf == NULL ? 0 : sdslen(context->obuf);
+}
+
 // Marks a descriptor close-on-exec, so that processes the application spawns do not inherit
 // Redis sockets (hiredis 0.14 creates them without SOCK_CLOEXEC). fcntl is variadic, hence C.
 #include <fcntl.h>

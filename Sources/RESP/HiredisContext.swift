@@ -160,6 +160,40 @@ final class HiredisContext {
         return HiredisContext.value(of: reply.assumingMemoryBound(to: redisReply.self))
     }
 
+    /// Writes RESP-encoded commands to the socket now, blocking until all are written.
+    ///
+    /// The bytes go straight from `bytes` to the socket (hiredis' own output buffer would copy
+    /// them once more); when hiredis still holds output, they are queued behind it instead.
+    func write(_ bytes: [UInt8]) throws {
+        try checkUsable()
+        if chiredis_pending_output(context) > 0 {
+            try append(encoded: bytes)
+            try flush()
+            return
+        }
+        let fileDescriptor = context.pointee.fd
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { buffer in
+                buffer.baseAddress.map { systemWrite(fileDescriptor, $0 + written, buffer.count - written) } ?? 0
+            }
+            if result >= 0 {
+                written += result
+                continue
+            }
+            let savedErrno = errno
+            if savedErrno == EINTR { continue }
+            isBroken = true
+            if HiredisContext.isTimeout(errno: savedErrno) {
+                throw RedisClientError(
+                    .timeout, "Redis at \(serverDescription) did not take the commands in time; connection closed")
+            }
+            throw RedisClientError(
+                .connectionClosed,
+                "connection to Redis at \(serverDescription) lost while sending commands: \(String(cString: strerror(savedErrno)))")
+        }
+    }
+
     /// Writes the output buffer to the socket until it is empty (blocking).
     func flush() throws {
         try checkUsable()
@@ -258,6 +292,11 @@ final class HiredisContext {
 private let ignoreSIGPIPE: Void = {
     _ = signal(SIGPIPE, SIG_IGN)
 }()
+
+/// `write(2)` (named apart from ``HiredisContext/write(_:)``, which would shadow it).
+private func systemWrite(_ fileDescriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fileDescriptor, bytes, count)
+}
 
 extension timeval {
     init(_ duration: Duration) {

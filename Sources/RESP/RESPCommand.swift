@@ -7,26 +7,39 @@ import Foundation
 public protocol RESPArgument: Sendable {
     /// Appends the argument's bytes to `buffer`.
     func appendRESPBytes(to buffer: inout [UInt8])
+
+    /// The number of bytes ``appendRESPBytes(to:)`` appends, when known without writing them
+    /// (`nil` by default).
+    var respByteCount: Int? { get }
+}
+
+extension RESPArgument {
+    public var respByteCount: Int? { nil }
 }
 
 extension String: RESPArgument {
     public func appendRESPBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: utf8) }
+    public var respByteCount: Int? { utf8.count }
 }
 
 extension Substring: RESPArgument {
     public func appendRESPBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: utf8) }
+    public var respByteCount: Int? { utf8.count }
 }
 
 extension Array: RESPArgument where Element == UInt8 {
     public func appendRESPBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: self) }
+    public var respByteCount: Int? { count }
 }
 
 extension ArraySlice: RESPArgument where Element == UInt8 {
     public func appendRESPBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: self) }
+    public var respByteCount: Int? { count }
 }
 
 extension Data: RESPArgument {
     public func appendRESPBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: self) }
+    public var respByteCount: Int? { count }
 }
 
 extension Int: RESPArgument {
@@ -176,7 +189,7 @@ public struct RESPCommand: Sendable, Hashable {
         return cursor + digits + 3
     }
 
-    private static func decimalDigits(_ value: Int) -> Int {
+    static func decimalDigits(_ value: Int) -> Int {
         var digits = 1
         var remaining = value
         while remaining >= 10 {

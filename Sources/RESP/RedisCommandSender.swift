@@ -9,8 +9,9 @@ public protocol RedisCommandSender: Sendable {
     func send(_ command: RESPCommand) async throws -> RESPValue
 
     /// Sends the commands in one round trip; error replies come back in place as ``RESPValue/error(_:)``.
+    /// The commands are ``RESPCommand``s, or values that write their own encoding.
     /// - Throws: ``RedisClientError`` for connection failures.
-    func pipeline(_ commands: [RESPCommand]) async throws -> [RESPValue]
+    func pipeline<Command: RESPCommandEncodable>(_ commands: [Command]) async throws -> [RESPValue]
 
     /// Runs the commands inside `MULTI`/`EXEC` and returns the `EXEC` replies.
     /// - Throws: ``RedisServerError`` (`EXECABORT`), ``RedisClientError`` (`transactionAborted`,

@@ -27,7 +27,7 @@ public actor RedisConnection: RedisCommandSender {
     private let ownsExecutor: Bool
     private var context: HiredisContext?
     /// Reused for encoding commands, so that sending allocates nothing once it has grown.
-    private var outputBuffer: [UInt8] = []
+    private var writer = RESPCommandWriter()
     /// The socket as seen from other threads: used to interrupt a blocking call and to probe liveness.
     private let socket = Mutex(SocketState())
 
@@ -85,28 +85,47 @@ public actor RedisConnection: RedisCommandSender {
     @discardableResult
     public func send(_ command: RESPCommand) throws -> RESPValue {
         let reply = try exchange { context in
-            try context.append(encoded: encode([command]))
+            try withWriter { writer in
+                writer.write(command)
+                try write(&writer, to: context)
+            }
             return try context.readReply()
         }
         if case .error(let error) = reply { throw error }
         return reply
     }
 
-    /// Sends all commands in one write and reads their replies, in order, in one round trip.
+    /// Sends the commands and reads their replies, in order, in one round trip.
     ///
     /// Error replies do not stop the pipeline: they come back as ``RESPValue/error(_:)`` at their
     /// position, so that the caller sees what every other command did.
+    ///
+    /// A long pipeline is written in chunks of about ``pipelineChunkSize`` bytes as it is encoded
+    /// (on this connection's thread), so Redis runs its first commands while the next are encoded.
+    /// Replies are read once everything is written.
     /// - Throws: ``RedisClientError`` when the connection fails or times out (it is then closed).
-    public func pipeline(_ commands: [RESPCommand]) throws -> [RESPValue] {
+    public func pipeline<Command: RESPCommandEncodable>(_ commands: [Command]) throws -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
         return try exchange { context in
-            try context.append(encoded: encode(commands))
+            try withWriter { writer in
+                // Read in place: this generic code would copy each command out of the array.
+                try commands.withUnsafeBufferPointer { commands in
+                    for index in commands.indices {
+                        commands[index].write(to: &writer)
+                        if writer.bytes.count >= Self.pipelineChunkSize { try write(&writer, to: context) }
+                    }
+                }
+                try write(&writer, to: context)
+            }
             var replies: [RESPValue] = []
             replies.reserveCapacity(commands.count)
             for _ in commands { replies.append(try context.readReply()) }
             return replies
         }
     }
+
+    /// The size at which a pipeline being encoded is written to the socket (64 KiB).
+    public static let pipelineChunkSize = 1 << 16
 
     /// Runs the commands atomically inside `MULTI`/`EXEC` (one round trip) and returns the replies of
     /// `EXEC`. Combine with `WATCH` sent before for optimistic locking.
@@ -168,7 +187,10 @@ public actor RedisConnection: RedisCommandSender {
         do {
             reply = try exchange { context in
                 try context.setTimeout(timeout + configuration.commandTimeout)
-                try context.append(encoded: encode([command]))
+                try withWriter { writer in
+                    writer.write(command)
+                    try write(&writer, to: context)
+                }
                 let reply = try context.readReply()
                 try context.setTimeout(configuration.commandTimeout)
                 return reply
@@ -220,15 +242,24 @@ public actor RedisConnection: RedisCommandSender {
         }
     }
 
-    /// Encodes commands into the reused output buffer.
-    private func encode(_ commands: [RESPCommand]) -> [UInt8] {
-        if outputBuffer.capacity > 1 << 20 {
-            outputBuffer = []  // do not keep a large value's buffer around
-        } else {
-            outputBuffer.removeAll(keepingCapacity: true)
+    /// Lends the reused command writer to `body` (taken out of the actor's state meanwhile, so that
+    /// appending to it never copies).
+    private func withWriter<T>(_ body: (inout RESPCommandWriter) throws -> T) rethrows -> T {
+        var borrowed = RESPCommandWriter()
+        swap(&borrowed, &writer)
+        defer {
+            borrowed.removeAll()
+            swap(&borrowed, &writer)
         }
-        for command in commands { command.encode(into: &outputBuffer) }
-        return outputBuffer
+        return try body(&borrowed)
+    }
+
+    /// Writes the writer's bytes to the socket and empties it.
+    private func write(_ writer: inout RESPCommandWriter, to context: HiredisContext) throws {
+        guard !writer.bytes.isEmpty else { return }
+        precondition(writer.isComplete, "a RESP command was written with arguments missing")
+        try context.write(writer.bytes)
+        writer.removeAll()
     }
 
     /// Runs `body` with the open context; closes the connection if it throws a client error.

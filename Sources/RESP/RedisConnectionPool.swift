@@ -106,9 +106,10 @@ public final class RedisConnectionPool: RedisCommandSender {
         try await withConnection { try await $0.send(command) }
     }
 
-    /// Sends the commands in one round trip on one pooled connection.
+    /// Sends the commands in one round trip on one pooled connection (see
+    /// ``RedisConnection/pipeline(_:)``: a long pipeline is written as it is encoded).
     /// - Throws: ``RedisClientError`` for connection failures.
-    public func pipeline(_ commands: [RESPCommand]) async throws -> [RESPValue] {
+    public func pipeline<Command: RESPCommandEncodable>(_ commands: [Command]) async throws -> [RESPValue] {
         try await withConnection { try await $0.pipeline(commands) }
     }
 

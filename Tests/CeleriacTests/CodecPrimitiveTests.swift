@@ -49,6 +49,48 @@ import Testing
         #expect(object["cafe"] == nil)
     }
 
+    /// Objects built on a shared key layout (every fresh message's headers) write and compare like
+    /// any other object, before and after their keys change.
+    @Test func keyLayoutObjectsBehaveLikeOtherObjects() {
+        let layout = JSONKeyLayout(["lang", "task", "caf\u{e9}", "q\"uote"])
+        var shared = JSONObject(layout: layout, values: ["py", "t", 1, nil])
+        var plain: JSONObject = ["lang": "py", "task": "t", "caf\u{e9}": 1, "q\"uote": nil]
+        func same() {
+            #expect(shared == plain)
+            #expect(shared.hashValue == plain.hashValue)
+            #expect(shared.keys == plain.keys)
+            #expect(JSONValue.object(shared).serializedString == JSONValue.object(plain).serializedString)
+        }
+        same()
+        #expect(JSONValue.object(shared).serializedString == #"{"lang": "py", "task": "t", "caf\u00e9": 1, "q\"uote": null}"#)
+        shared["task"] = "other"  // same keys: still on the layout
+        plain["task"] = "other"
+        #expect(shared.layout != nil)
+        same()
+        shared["extra"] = [1, 2]
+        plain["extra"] = [1, 2]
+        #expect(shared.layout == nil)
+        same()
+        shared["lang"] = nil
+        plain["lang"] = nil
+        same()
+        #expect(JSONObject(layout: layout, values: ["py", "t", 1, nil]).layout != nil)  // the layout is untouched
+        #expect(MemoryLayout<JSONValue>.size <= 24, "JSONValue grew: objects of JSON values take more memory")
+    }
+
+    /// A message's queue and priority (read once from its properties) follow changes to them.
+    @Test func messageRoutingFollowsItsProperties() throws {
+        var message = TaskMessage(task: "t", options: TaskOptions(queue: "jobs", priority: 6), origin: "o", replyTo: "r")
+        #expect(message.queue == "jobs" && message.priority == 6)
+        message.properties["priority"] = 3
+        message.properties["delivery_info"] = ["exchange": "", "routing_key": "other"]
+        #expect(message.queue == "other" && message.priority == 3)
+        message.properties["delivery_info"] = nil
+        #expect(message.queue == TaskOptions.defaultQueue && message.routingKey == nil)
+        let decoded = try TaskMessage(decoding: message.encoded())
+        #expect(decoded.queue == TaskOptions.defaultQueue && decoded.priority == 3)
+    }
+
     @Test func stringsWithAndWithoutEscapesParse() throws {
         let value = try JSONValue(parsing: #"["plain", "", "a\"b", "tab\tend", "\u00e9t\u00e9", "caf\u00e9 \/ ok", "\u2028"]"#)
         #expect(value == ["plain", "", "a\"b", "tab\tend", "été", "café / ok", "\u{2028}"])

@@ -48,6 +48,30 @@ import Testing
         }
     }
 
+    /// A batch across queues and priorities, larger than one pipeline chunk: each message lands
+    /// on its list as exactly the bytes `encoded()` gives, in order, and new queues are declared.
+    @Test func sendManyWritesEachMessageToItsList() async throws {
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url())
+            defer { Task { await app.close() } }
+            let messages = (0..<300).map { index in
+                app.message(
+                    "celeriac.examples.xsum", args: [.array((0..<index % 40).map { .integer($0) })],
+                    options: TaskOptions(queue: index % 2 == 0 ? "even" : "odd", priority: index % 10))
+            }
+            try await app.sendMany(messages)
+            let redis = try await RedisConnection.connect(url: server.url())
+            for queue in ["even", "odd"] {
+                #expect(try await redis.smembers("_kombu.binding.\(queue)").count == 1)
+                for list in QueueKeys.listKeys(queue: queue) {
+                    let expected = messages.filter { QueueKeys.listKey(queue: $0.queue, priority: $0.priority) == list }
+                    let stored = try await redis.send("LRANGE", list, 0, -1).array?.compactMap(\.bytes) ?? []
+                    #expect(stored == expected.reversed().map { $0.encoded() }, "list \(list.debugDescription)")
+                }
+            }
+        }
+    }
+
     @Test func typedTasksSendKeywordArguments() async throws {
         try await withRedisServer { server in
             let app = try CeleriacApp(brokerURL: server.url())

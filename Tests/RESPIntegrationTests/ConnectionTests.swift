@@ -66,6 +66,41 @@ import Testing
         }
     }
 
+    /// Commands that write themselves, in a pipeline many times ``RedisConnection/pipelineChunkSize``
+    /// (written in chunks while it is encoded): every command arrives whole and in order, on a
+    /// connection and through a pool, and the connection goes on working.
+    @Test func streamedPipelinesOfSelfEncodingCommands() async throws {
+        /// Says no length ahead, as a task message encoding itself.
+        struct Payload: RESPArgument {
+            let bytes: [UInt8]
+            func appendRESPBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: bytes) }
+        }
+        struct Push: RESPCommandEncodable {
+            let index: Int
+            func write(to writer: inout RESPCommandWriter) {
+                writer.beginCommand(argumentCount: 3)
+                writer.writeArgument("RPUSH")
+                writer.writeArgument("list")
+                writer.writeArgument(Payload(bytes: Push.payload(index)))
+            }
+            static func payload(_ index: Int) -> [UInt8] {
+                Array("\(index):".utf8) + [UInt8](repeating: UInt8(truncatingIfNeeded: index), count: index % 3 == 0 ? 2_000 : 50)
+            }
+        }
+        try await withRedisServer { server in
+            let redis = try await RedisConnection.connect(url: server.url())
+            let pool = try RedisConnectionPool(url: server.url())
+            let count = 600  // about 400 KiB: several chunks
+            let pushes = (0..<count).map(Push.init)
+            #expect(try await redis.pipeline(pushes) == (1...count).map { RESPValue.integer($0) })
+            #expect(try await pool.pipeline(pushes) == (count + 1...2 * count).map { RESPValue.integer($0) })
+            let stored = try await redis.send("LRANGE", "list", 0, -1)
+            #expect(stored == .array((pushes + pushes).map { .bulkString(Push.payload($0.index)) }))
+            #expect(try await redis.ping() == "PONG")
+            await pool.close()
+        }
+    }
+
     @Test func pipelineReportsErrorsInPlace() async throws {
         try await withRedisServer { server in
             let redis = try await RedisConnection.connect(url: server.url())

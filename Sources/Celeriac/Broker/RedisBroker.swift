@@ -27,35 +27,62 @@ public final class RedisBroker: Sendable {
         try await publish([message])
     }
 
-    /// Publishes messages in one pipeline (one round trip), in order.
+    /// Publishes messages in one pipeline (one round trip), in order. The first publish to a queue
+    /// declares its binding first, in a round trip of its own.
     /// - Throws: as ``publish(_:)``. A failure may leave some of the messages published; retries
     ///   resend only when no reply at all arrived (a connection error before the pipeline ran).
     public func publish(_ messages: [TaskMessage]) async throws {
         guard !messages.isEmpty else { return }
-        var commands: [RESPCommand] = []
-        commands.reserveCapacity(messages.count + 2)
-        let queues = messages.map { $0.routingKey ?? TaskOptions.defaultQueue }
-        let newQueues = declaredQueues.withLock { declared -> [String] in
-            var new: [String] = []
-            for queue in queues where declared.insert(queue).inserted { new.append(queue) }
-            return new
+        var queues: Set<String> = []
+        var lastQueue: String?
+        for index in messages.indices {  // (not `for in`, which copies each message)
+            let queue = messages[index].queue
+            if queue != lastQueue { queues.insert(queue) }
+            lastQueue = queue
         }
-        for queue in newQueues {
-            let member = QueueKeys.bindingMember(queue: queue, exchange: queue, routingKey: queue)
-            commands.append(RESPCommand("SADD", QueueKeys.bindingKey(exchange: queue), member))
-            commands.append(RESPCommand("SADD", QueueKeys.permanentBindingKey(exchange: queue), member))
-        }
-        for (message, queue) in zip(messages, queues) {
-            commands.append(RESPCommand("LPUSH", QueueKeys.listKey(queue: queue, priority: message.priority), message.encoded()))
-        }
+        let newQueues = declaredQueues.withLock { declared in queues.filter { declared.insert($0).inserted } }
         do {
-            let replies = try await retryPolicy.run { try await self.pool.pipeline(commands) }
+            if !newQueues.isEmpty {
+                let declarations = newQueues.flatMap { queue in
+                    let member = QueueKeys.bindingMember(queue: queue, exchange: queue, routingKey: queue)
+                    return [
+                        RESPCommand("SADD", QueueKeys.bindingKey(exchange: queue), member),
+                        RESPCommand("SADD", QueueKeys.permanentBindingKey(exchange: queue), member),
+                    ]
+                }
+                let replies = try await retryPolicy.run { try await self.pool.pipeline(declarations) }
+                if let error = replies.lazy.compactMap(\.serverError).first { throw error }
+            }
+            // Each message writes its own LPUSH (see below) as the connection writes the pipeline.
+            let replies = try await retryPolicy.run { try await self.pool.pipeline(messages) }
             if let error = replies.lazy.compactMap(\.serverError).first { throw error }
         } catch {
             // The bindings may not be there: declare them again next time.
             declaredQueues.withLock { $0.subtract(newQueues) }
             throw error
         }
+    }
+}
+
+extension TaskMessage: RESPCommandEncodable {
+    /// Writes `LPUSH <queue list> <envelope>`: the command that publishes the message to its queue's
+    /// list for its priority (kombu's layout), the envelope encoded straight into the pipeline's
+    /// buffer. A pipeline of messages is thus encoded as it is sent, and Redis stores the first
+    /// while later ones are encoded.
+    public func write(to writer: inout RESPCommandWriter) {
+        writer.beginCommand(argumentCount: 3)
+        writer.writeArgument("LPUSH")
+        writer.writeArgument(QueueKeys.listKey(queue: queue, priority: priority))
+        writer.writeArgument(self)
+    }
+
+}
+
+extension TaskMessage: RESPArgument {
+    /// Appends the envelope as pushed onto a queue list (``encode(into:)``), so that a command
+    /// can carry a message without an intermediate byte array: `RESPCommand("LPUSH", key, message)`.
+    public func appendRESPBytes(to buffer: inout [UInt8]) {
+        encode(into: &buffer)
     }
 }
 

@@ -87,7 +87,7 @@ public final class CeleriacApp: Sendable {
         guard sendsTaskSentEvents, !messages.isEmpty else { return }
         let database = broker.pool.redis.database
         let commands = messages.map { message -> RESPCommand in
-            let queue = message.routingKey ?? TaskOptions.defaultQueue
+            let queue = message.queue
             let fields: JSONObject = [
                 "uuid": .string(message.id), "root_id": message.headers["root_id"] ?? .null,
                 "parent_id": message.headers["parent_id"] ?? .null, "name": .string(message.taskName),

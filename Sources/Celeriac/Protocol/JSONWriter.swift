@@ -31,6 +31,15 @@ enum JSONWriter {
     }
 
     static func writeObject(_ object: JSONObject, to output: inout [UInt8]) {
+        if let layout = object.layout, !object.isEmpty {
+            let values = object.values
+            for index in values.indices {
+                layout.appendPrefix(index, to: &output)
+                write(values[index], to: &output)
+            }
+            output.append(UInt8(ascii: "}"))
+            return
+        }
         output.append(UInt8(ascii: "{"))
         let keys = object.keys
         let values = object.values

@@ -33,46 +33,64 @@ extension TaskMessage {
             return value.rounded() == value && abs(value) < 1e15 ? .integer(Int(value)) : .double(value)
         }
 
-        var headers: JSONObject = [
-            "lang": "py",
-            "task": .string(task),
-            "id": .string(id),
-            "shadow": optional(options.shadow),
-            "eta": optional(eta.map(CeleryTimestamp.format)),
-            "expires": optional(expiresAt.map(CeleryTimestamp.format)),
-            "group": optional(options.groupID),
-            "group_index": options.groupIndex.map(JSONValue.integer) ?? .null,
-            "retries": .integer(options.retries),
-            "timelimit": [seconds(options.timeLimit), seconds(options.softTimeLimit)],
-            "root_id": .string(options.rootID ?? id),
-            "parent_id": optional(options.parentID),
-            "argsrepr": .string(Self.truncatedRepr(.array(args))),
-            "kwargsrepr": .string(Self.truncatedRepr(.object(kwargs))),
-            "origin": .string(origin),
-            "ignore_result": options.ignoreResult.map(JSONValue.bool) ?? .null,
-            "replaced_task_nesting": 0,
-            "stamped_headers": nil,
-            "stamps": [:],
-        ]
+        var headers = JSONObject(layout: Self.headerLayout, values: [
+            "py",
+            .string(task),
+            .string(id),
+            optional(options.shadow),
+            optional(eta.map(CeleryTimestamp.format)),
+            optional(expiresAt.map(CeleryTimestamp.format)),
+            optional(options.groupID),
+            options.groupIndex.map(JSONValue.integer) ?? .null,
+            .integer(options.retries),
+            [seconds(options.timeLimit), seconds(options.softTimeLimit)],
+            .string(options.rootID ?? id),
+            optional(options.parentID),
+            .string(Self.truncatedRepr(.array(args))),
+            .string(Self.truncatedRepr(.object(kwargs))),
+            .string(origin),
+            options.ignoreResult.map(JSONValue.bool) ?? .null,
+            0,
+            nil,
+            [:],
+        ])
         for (key, value) in options.headers { headers[key] = value }
 
-        let queue = options.queue ?? TaskOptions.defaultQueue
-        var properties: JSONObject = [
-            "correlation_id": .string(id),
-            "reply_to": .string(replyTo),
-            "delivery_mode": 2,
-        ]
-        if let expirationMilliseconds { properties["expiration"] = .string(String(expirationMilliseconds)) }
-        properties["delivery_info"] = ["exchange": "", "routing_key": .string(queue)]
-        properties["priority"] = .integer(min(9, max(0, options.priority ?? 0)))
-        properties["body_encoding"] = "base64"
-        properties["delivery_tag"] = .string(deliveryTag)
+        let deliveryInfo = JSONValue.object(
+            JSONObject(layout: Self.deliveryInfoLayout, values: ["", .string(options.queue ?? TaskOptions.defaultQueue)]))
+        let priority = JSONValue.integer(min(9, max(0, options.priority ?? 0)))
+        let properties: JSONObject
+        if let expirationMilliseconds {
+            properties = JSONObject(layout: Self.expiringPropertiesLayout, values: [
+                .string(id), .string(replyTo), 2, .string(String(expirationMilliseconds)), deliveryInfo, priority,
+                "base64", .string(deliveryTag),
+            ])
+        } else {
+            properties = JSONObject(layout: Self.propertiesLayout, values: [
+                .string(id), .string(replyTo), 2, deliveryInfo, priority, "base64", .string(deliveryTag),
+            ])
+        }
 
         var embed = TaskMessage.emptyEmbed
         if !options.link.isEmpty { embed["callbacks"] = .array(options.link) }
         if !options.linkError.isEmpty { embed["errbacks"] = .array(options.linkError) }
         self.init(headers: headers, properties: properties, args: args, kwargs: kwargs, embed: embed)
     }
+
+    // The members of a fresh message, in Celery's order (shared by every message built here).
+    private static let headerLayout = JSONKeyLayout([
+        "lang", "task", "id", "shadow", "eta", "expires", "group", "group_index", "retries", "timelimit", "root_id",
+        "parent_id", "argsrepr", "kwargsrepr", "origin", "ignore_result", "replaced_task_nesting", "stamped_headers",
+        "stamps",
+    ])
+    private static let propertiesLayout = JSONKeyLayout([
+        "correlation_id", "reply_to", "delivery_mode", "delivery_info", "priority", "body_encoding", "delivery_tag",
+    ])
+    private static let expiringPropertiesLayout = JSONKeyLayout([
+        "correlation_id", "reply_to", "delivery_mode", "expiration", "delivery_info", "priority", "body_encoding",
+        "delivery_tag",
+    ])
+    private static let deliveryInfoLayout = JSONKeyLayout(["exchange", "routing_key"])
 
     /// Celery cuts `argsrepr`/`kwargsrepr` at 1024 characters.
     private static func truncatedRepr(_ value: JSONValue) -> String {

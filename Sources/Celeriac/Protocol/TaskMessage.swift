@@ -9,21 +9,39 @@ public struct TaskMessage: Sendable, Hashable {
     /// Task headers: `task`, `id`, `eta`, `retries`, ... and any custom ones.
     public var headers: JSONObject
     /// Message properties: `correlation_id`, `delivery_info`, `priority`, `delivery_tag`, ...
-    public var properties: JSONObject
+    public var properties: JSONObject {
+        didSet { routing = Routing(properties) }
+    }
     /// Positional arguments.
     public var args: [JSONValue]
     /// Keyword arguments.
     public var kwargs: JSONObject
     /// `callbacks`, `errbacks`, `chain`, `chord` (signatures, or null).
     public var embed: JSONObject
+    /// Where the message goes, read from `properties` when they are set: publishing a batch
+    /// needs it per message, and reading it from the JSON each time showed in profiles.
+    private var routing: Routing
+
+    private struct Routing: Sendable, Hashable {
+        let queue: String
+        let priority: Int
+
+        init(_ properties: JSONObject) {
+            let deliveryInfo = properties["delivery_info"]
+            queue = deliveryInfo?["routing_key"]?.stringValue ?? TaskOptions.defaultQueue
+            priority = properties["priority"]?.intValue ?? 0
+        }
+    }
 
     /// The `embed` of a message with no callbacks, errbacks, chain or chord.
-    public static let emptyEmbed: JSONObject = ["callbacks": nil, "errbacks": nil, "chain": nil, "chord": nil]
+    public static let emptyEmbed = JSONObject(
+        layout: JSONKeyLayout(["callbacks", "errbacks", "chain", "chord"]), values: [nil, nil, nil, nil])
 
     /// Creates a message from its parts.
     public init(headers: JSONObject, properties: JSONObject, args: [JSONValue], kwargs: JSONObject, embed: JSONObject) {
         self.headers = headers
         self.properties = properties
+        self.routing = Routing(properties)
         self.args = args
         self.kwargs = kwargs
         self.embed = embed
@@ -102,6 +120,12 @@ public struct TaskMessage: Sendable, Hashable {
     public func encoded() -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(1024)
+        encode(into: &output)
+        return output
+    }
+
+    /// Appends the envelope (see ``encoded()``) to `output`.
+    public func encode(into output: inout [UInt8]) {
         output.append(contentsOf: Self.envelopeStart)
         Base64.append(bodyJSON, to: &output)
         output.append(contentsOf: Self.envelopeMiddle)
@@ -109,7 +133,6 @@ public struct TaskMessage: Sendable, Hashable {
         output.append(contentsOf: Self.envelopeProperties)
         JSONWriter.writeObject(properties, to: &output)
         output.append(UInt8(ascii: "}"))
-        return output
     }
 
     private static let envelopeStart = Array(#"{"body": ""#.utf8)
@@ -134,7 +157,11 @@ extension TaskMessage {
     public var expires: Date? { headers["expires"]?.stringValue.flatMap { try? CeleryTimestamp.parse($0) } }
 
     /// `properties.priority`, 0 when absent.
-    public var priority: Int { properties["priority"]?.intValue ?? 0 }
+    public var priority: Int { routing.priority }
+
+    /// The queue the message goes to: its routing key (`properties.delivery_info.routing_key`),
+    /// or the default queue when it has none.
+    public var queue: String { routing.queue }
 
     /// `properties.delivery_tag`.
     public var deliveryTag: String? { properties["delivery_tag"]?.stringValue }
