@@ -10,7 +10,7 @@ final class BatchQueue<Element: Sendable>: Sendable {
         var isClosed = false
     }
 
-    private let state = Mutex(State())
+    private let state = SleepingLock(State())
 
     /// Appends items (dropped once closed). Returns the number of items appended so far, the
     /// sequence number of the last one.

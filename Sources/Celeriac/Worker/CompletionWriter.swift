@@ -48,7 +48,7 @@ final class CompletionWriter: Sendable {
     private let logger: WorkerLogger
     private let queue = BatchQueue<Item>()
     private let earlyAcks = BatchQueue<String>()
-    private let state = Mutex(State())
+    private let state = SleepingLock(State())
     private let loops = Mutex<[Task<Void, Never>]>([])
 
     init(backend: RedisResultBackend, consumer: RedisConsumer, logger: WorkerLogger) {

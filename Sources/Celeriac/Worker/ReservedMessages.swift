@@ -13,7 +13,7 @@ final class ReservedMessages: Sendable {
         var count: Int { queue.count - head }
     }
 
-    private let state = Mutex(State())
+    private let state = SleepingLock(State())
 
     /// Adds fetched messages; hands them straight to waiting runners.
     func put(_ deliveries: [Delivery]) {

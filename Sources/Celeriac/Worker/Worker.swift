@@ -38,7 +38,7 @@ public final class Worker: Sendable {
     /// The fetch loop's thread, shared with its blocking connection: a fetch, BRPOP and the record
     /// script after it cost no thread switch.
     let fetchThread = DedicatedThreadExecutor(name: "celeriac-fetch")
-    let state = Mutex(State())
+    let state = SleepingLock(State())
     private let rateLimiters = Mutex<[String: (RateLimit, RateLimiter)]>([:])
     private let stopRequested = AsyncSignal()
     private let coldStopRequested = AsyncSignal()
