@@ -4,7 +4,8 @@ import Foundation
 /// `celeriac-bench codec`: the CPU cost of the message layer alone, no Redis: building a task
 /// message as `send` does, encoding it to the envelope bytes, and decoding an envelope as the
 /// worker does. Encoding is measured on one message again and again (all in cache) and on as many
-/// distinct messages built beforehand, as `sendMany` gets them. Each figure is the median of `rounds` runs over `messages` messages.
+/// distinct messages built beforehand, as `sendMany` gets them. Each figure is the median of
+/// `rounds` runs over `messages` messages.
 struct CodecBenchmark {
     var messages = 100_000
     var rounds = 9

@@ -177,11 +177,11 @@ final class HiredisContext {
             let result = bytes.withUnsafeBytes { buffer in
                 buffer.baseAddress.map { systemWrite(fileDescriptor, $0 + written, buffer.count - written) } ?? 0
             }
-            if result >= 0 {
+            if result > 0 {
                 written += result
                 continue
             }
-            let savedErrno = errno
+            let savedErrno = result == 0 ? EPIPE : errno  // (a socket takes at least a byte or fails)
             if savedErrno == EINTR { continue }
             isBroken = true
             if HiredisContext.isTimeout(errno: savedErrno) {

@@ -5,8 +5,9 @@ import Synchronization
 /// workers consume them alike.
 ///
 /// Each message is `LPUSH`ed to its queue's list for its priority step. The first time a queue is
-/// used, its binding (`_kombu.binding.<queue>`, and the permanent set kombu 5.7 adds) is declared in
-/// the same round trip, because kombu's restore of unacked messages looks the binding up again.
+/// used, its binding (`_kombu.binding.<queue>`, and the permanent set kombu 5.7 adds) is declared
+/// first (one round trip more, once per queue), because kombu's restore of unacked messages looks
+/// the binding up again.
 public final class RedisBroker: Sendable {
     /// The connections used for publishing.
     public let pool: RedisConnectionPool
@@ -75,7 +76,6 @@ extension TaskMessage: RESPCommandEncodable {
         writer.writeArgument(QueueKeys.listKey(queue: queue, priority: priority))
         writer.writeArgument(self)
     }
-
 }
 
 extension TaskMessage: RESPArgument {
