@@ -70,11 +70,7 @@ public struct RESPCommandWriter: Sendable {
                 lengthStart..<lengthStart + guessedDigits, with: repeatElement(UInt8(ascii: "0"), count: digits))
             lengthDigitsGuess = digits
         }
-        var remaining = length
-        for index in stride(from: lengthStart + digits - 1, through: lengthStart, by: -1) {
-            bytes[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
-            remaining /= 10
-        }
+        fillDigits(of: length, at: lengthStart, count: digits)
         bytes.append(13)
         bytes.append(10)
     }
@@ -96,14 +92,21 @@ public struct RESPCommandWriter: Sendable {
     /// Appends `<marker><decimal value>\r\n`.
     private mutating func appendHeader(_ marker: UInt8, _ value: Int) {
         bytes.append(marker)
-        var divisor = 1
-        while divisor <= value / 10 { divisor *= 10 }
-        repeat {
-            bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value / divisor % 10))
-            divisor /= 10
-        } while divisor > 0
+        let start = bytes.count
+        let digits = RESPCommand.decimalDigits(value)
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
+        fillDigits(of: value, at: start, count: digits)
         bytes.append(13)
         bytes.append(10)
+    }
+
+    /// Writes the `count` decimal digits of `value` over the bytes from `start`.
+    private mutating func fillDigits(of value: Int, at start: Int, count: Int) {
+        var remaining = value
+        for index in stride(from: start + count - 1, through: start, by: -1) {
+            bytes[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
+            remaining /= 10
+        }
     }
 }
 

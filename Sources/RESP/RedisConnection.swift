@@ -85,10 +85,7 @@ public actor RedisConnection: RedisCommandSender {
     @discardableResult
     public func send(_ command: RESPCommand) throws -> RESPValue {
         let reply = try exchange { context in
-            try withWriter { writer in
-                writer.write(command)
-                try write(&writer, to: context)
-            }
+            try write(command, to: context)
             return try context.readReply()
         }
         if case .error(let error) = reply { throw error }
@@ -187,10 +184,7 @@ public actor RedisConnection: RedisCommandSender {
         do {
             reply = try exchange { context in
                 try context.setTimeout(timeout + configuration.commandTimeout)
-                try withWriter { writer in
-                    writer.write(command)
-                    try write(&writer, to: context)
-                }
+                try write(command, to: context)
                 let reply = try context.readReply()
                 try context.setTimeout(configuration.commandTimeout)
                 return reply
@@ -252,6 +246,14 @@ public actor RedisConnection: RedisCommandSender {
             swap(&borrowed, &writer)
         }
         return try body(&borrowed)
+    }
+
+    /// Encodes one command with the reused writer and writes it to the socket.
+    private func write(_ command: RESPCommand, to context: HiredisContext) throws {
+        try withWriter { writer in
+            writer.write(command)
+            try write(&writer, to: context)
+        }
     }
 
     /// Writes the writer's bytes to the socket and empties it.

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Items appended by many tasks and taken in batches by one consumer loop: everything appended
 /// while the consumer handles a batch comes out together in the next. Appends never wait.
 final class BatchQueue<Element: Sendable>: Sendable {

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The worker's prefetch window: messages fetched and waiting for a free runner, bounded by the
 /// prefetch count. The fetch loop waits for room; runners wait for messages.
 final class ReservedMessages: Sendable {
