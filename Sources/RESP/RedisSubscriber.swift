@@ -37,7 +37,23 @@ public final class RedisSubscriber: Sendable {
     public init(_ configuration: RedisConfiguration, backoff: ReconnectBackoff = .standard) throws {
         let (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .unbounded)
         events = stream
-        core = try SubscriberCore(configuration: configuration, backoff: backoff, continuation: continuation)
+        core = try SubscriberCore(configuration: configuration, backoff: backoff, deliver: .stream(continuation))
+        core.start()
+    }
+
+    /// Creates a subscriber that hands every event to `handler` on its own I/O thread as it
+    /// arrives, instead of through ``events`` (which then only ends, at ``close()``). This saves
+    /// a task switch per message; the handler must be short and must not block, since the next
+    /// message waits for it.
+    /// - Throws: ``RedisClientError`` when the wake-up pipe cannot be created (out of file descriptors).
+    public init(
+        _ configuration: RedisConfiguration, backoff: ReconnectBackoff = .standard,
+        handler: @escaping @Sendable (Event) -> Void
+    ) throws {
+        let (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .unbounded)
+        events = stream
+        core = try SubscriberCore(
+            configuration: configuration, backoff: backoff, deliver: .handler(handler, ending: continuation))
         core.start()
     }
 
@@ -91,31 +107,44 @@ private final class SubscriberCore: Sendable {
         var remaining: Set<String>
         let kind: Kind
         let continuation: CheckedContinuation<Void, any Error>
+        let deadline: ContinuousClock.Instant
     }
 
     private struct State {
         var channels: Set<String> = []
         var patterns: Set<String> = []
-        var outbox: [RESPCommand] = []
         var waiters: [Waiter] = []
         var nextWaiterID: UInt64 = 0
-        var isConnected = false
+        /// The socket of the live connection, once it is subscribed to everything in `channels`
+        /// and `patterns`; `nil` while (re)connecting. Callers write their (UN)SUBSCRIBE commands
+        /// to it themselves, under the lock (so commands never interleave), which saves waking the
+        /// I/O thread on the way out: it wakes anyway for Redis' confirmation.
+        var socket: Int32?
         var isClosed = false
-        var wakePending = false
         var pipeClosed = false
         var lastError: RedisClientError?
     }
 
     private let configuration: RedisConfiguration
     private let backoff: ReconnectBackoff
-    private let continuation: AsyncStream<RedisSubscriber.Event>.Continuation
+    /// Where events go: the ``RedisSubscriber/events`` stream, or a handler called on the I/O
+    /// thread (the stream is then only finished).
+    enum Delivery: Sendable {
+        case stream(AsyncStream<RedisSubscriber.Event>.Continuation)
+        case handler(@Sendable (RedisSubscriber.Event) -> Void, ending: AsyncStream<RedisSubscriber.Event>.Continuation)
+    }
+
+    private let delivery: Delivery
     private let state = Mutex(State())
     private let wakeRead: Int32
     private let wakeWrite: Int32
+    /// How often the I/O thread looks at waiters' deadlines when nothing else wakes it: a
+    /// subscription Redis does not confirm fails at most this much after its timeout.
+    private let deadlineTick: Duration
 
     init(
         configuration: RedisConfiguration, backoff: ReconnectBackoff,
-        continuation: AsyncStream<RedisSubscriber.Event>.Continuation
+        deliver delivery: Delivery
     ) throws {
         var descriptors: [Int32] = [-1, -1]
         guard pipe(&descriptors) == 0 else {
@@ -124,9 +153,10 @@ private final class SubscriberCore: Sendable {
         for descriptor in descriptors { _ = chiredis_set_cloexec(descriptor) }
         self.configuration = configuration
         self.backoff = backoff
-        self.continuation = continuation
+        self.delivery = delivery
         self.wakeRead = descriptors[0]
         self.wakeWrite = descriptors[1]
+        self.deadlineTick = max(.milliseconds(10), min(.seconds(1), configuration.commandTimeout / 4))
     }
 
     func start() {
@@ -137,7 +167,7 @@ private final class SubscriberCore: Sendable {
         thread.start()
     }
 
-    var isConnected: Bool { state.withLock { $0.isConnected } }
+    var isConnected: Bool { state.withLock { $0.socket != nil } }
 
     // MARK: Caller side
 
@@ -147,13 +177,7 @@ private final class SubscriberCore: Sendable {
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
-        let timeout = configuration.commandTimeout
-        // Captures self strongly: the timer is always cancelled below, so it cannot outlive the call.
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            self.failWaiter(id, timedOutAfter: timeout)
-        }
-        defer { timer.cancel() }
+        let deadline = ContinuousClock.now + configuration.commandTimeout
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
                 let closed = state.withLock { state in
@@ -162,9 +186,10 @@ private final class SubscriberCore: Sendable {
                     case .channel: state.channels.formUnion(names)
                     case .pattern: state.patterns.formUnion(names)
                     }
-                    state.waiters.append(Waiter(id: id, remaining: Set(names), kind: kind, continuation: waiter))
-                    state.outbox.append(RESPCommand(kind.subscribeCommand, arguments: names))
-                    wake(&state)
+                    state.waiters.append(
+                        Waiter(id: id, remaining: Set(names), kind: kind, continuation: waiter, deadline: deadline))
+                    // Not connected: the I/O thread subscribes to every name in the sets when it is.
+                    send(RESPCommand(kind.subscribeCommand, arguments: names), &state)
                     return false
                 }
                 if closed {
@@ -183,8 +208,7 @@ private final class SubscriberCore: Sendable {
             case .channel: state.channels.subtract(names)
             case .pattern: state.patterns.subtract(names)
             }
-            state.outbox.append(RESPCommand(kind.unsubscribeCommand, arguments: names))
-            wake(&state)
+            send(RESPCommand(kind.unsubscribeCommand, arguments: names), &state)
         }
     }
 
@@ -192,13 +216,43 @@ private final class SubscriberCore: Sendable {
         let waiters = state.withLock { state -> [Waiter] in
             guard !state.isClosed else { return [] }
             state.isClosed = true
-            wake(&state)
+            if !state.pipeClosed {
+                var byte: UInt8 = 1
+                _ = write(wakeWrite, &byte, 1)
+            }
             defer { state.waiters = [] }
             return state.waiters
         }
         for waiter in waiters {
             waiter.continuation.resume(throwing: RedisClientError(.closed, "the Redis subscriber was closed"))
         }
+    }
+
+    /// Writes `command` to the live connection, if there is one. Called with the lock held. A
+    /// failed write shuts the socket down, so that the I/O thread reconnects and subscribes again
+    /// to everything in the sets.
+    private func send(_ command: RESPCommand, _ state: inout State) {
+        guard let socket = state.socket else { return }
+        var encoded: [UInt8] = []
+        command.encode(into: &encoded)
+        if !writeFully(socket, encoded) {
+            _ = shutdown(socket, Int32(SHUT_RDWR))
+            state.socket = nil
+        }
+    }
+
+    /// Fails the waiters whose deadline has passed.
+    private func expireWaiters() {
+        let now = ContinuousClock.now
+        let expired = state.withLock { state in state.waiters.filter { $0.deadline <= now }.map(\.id) }
+        for id in expired { failWaiter(id, timedOutAfter: configuration.commandTimeout) }
+    }
+
+    /// How long the I/O thread may wait before a waiter's deadline needs checking.
+    private func waitLimit() -> Duration {
+        let earliest = state.withLock { state in state.waiters.map(\.deadline).min() }
+        guard let earliest else { return deadlineTick }
+        return max(.zero, min(deadlineTick, earliest - .now))
     }
 
     private func failWaiter(_ id: UInt64, timedOutAfter timeout: Duration) {
@@ -216,22 +270,10 @@ private final class SubscriberCore: Sendable {
             case .channel: state.channels.subtract(waiter.remaining)
             case .pattern: state.patterns.subtract(waiter.remaining)
             }
-            if state.isConnected {
-                state.outbox.append(RESPCommand(waiter.kind.unsubscribeCommand, arguments: Array(waiter.remaining)))
-                wake(&state)
-            }
+            send(RESPCommand(waiter.kind.unsubscribeCommand, arguments: Array(waiter.remaining)), &state)
             return waiter
         }
         waiter?.continuation.resume(throwing: error)
-    }
-
-    /// Wakes the I/O thread. Called with the lock held; the thread closes the pipe with the lock held
-    /// after `isClosed` is set and `close()` has written its byte, so no byte goes to a reused fd.
-    private func wake(_ state: inout State) {
-        guard !state.wakePending, !state.pipeClosed else { return }
-        state.wakePending = true
-        var byte: UInt8 = 1
-        _ = write(wakeWrite, &byte, 1)
     }
 
     // MARK: I/O thread
@@ -241,33 +283,38 @@ private final class SubscriberCore: Sendable {
         var failures = 0
         var hasBeenConnected = false
         var resubscribeConfirmationsPending = 0
+        var nextAttempt = ContinuousClock.now
 
         while !state.withLock({ $0.isClosed }) {
+            expireWaiters()
             guard let connected = context else {
-                if failures > 0 {
-                    sleepInterruptibly(backoff.delay(afterFailures: failures))
-                    if state.withLock({ $0.isClosed }) { break }
+                let untilAttempt = nextAttempt - .now
+                if untilAttempt > .zero {
+                    // Wakes for waiters' deadlines between the attempts backoff spaces out.
+                    sleepInterruptibly(min(untilAttempt, waitLimit()))
+                    continue
                 }
                 do {
                     let newContext = try HiredisContext.connect(configuration)
-                    let (channels, patterns) = state.withLock { state in
-                        state.outbox = []
-                        state.isConnected = true
+                    let subscriptions = try state.withLock { state -> Int in
+                        var encoded: [UInt8] = []
+                        if !state.channels.isEmpty { RESPCommand("SUBSCRIBE", arguments: Array(state.channels)).encode(into: &encoded) }
+                        if !state.patterns.isEmpty { RESPCommand("PSUBSCRIBE", arguments: Array(state.patterns)).encode(into: &encoded) }
+                        if !encoded.isEmpty { try newContext.write(encoded) }
+                        state.socket = newContext.fileDescriptor
                         state.lastError = nil
-                        return (state.channels, state.patterns)
+                        return state.channels.count + state.patterns.count
                     }
-                    if !channels.isEmpty { try newContext.append(RESPCommand("SUBSCRIBE", arguments: Array(channels))) }
-                    if !patterns.isEmpty { try newContext.append(RESPCommand("PSUBSCRIBE", arguments: Array(patterns))) }
-                    try newContext.flush()
                     if hasBeenConnected {
-                        resubscribeConfirmationsPending = channels.count + patterns.count
-                        if resubscribeConfirmationsPending == 0 { continuation.yield(.resubscribed) }
+                        resubscribeConfirmationsPending = subscriptions
+                        if resubscribeConfirmationsPending == 0 { deliver(.resubscribed) }
                     }
                     hasBeenConnected = true
                     failures = 0
                     context = newContext
                 } catch {
                     failures += 1
+                    nextAttempt = ContinuousClock.now + backoff.delay(afterFailures: failures)
                     state.withLock { $0.lastError = error as? RedisClientError }
                 }
                 continue
@@ -278,46 +325,49 @@ private final class SubscriberCore: Sendable {
                     pollfd(fd: connected.fileDescriptor, events: Int16(POLLIN), revents: 0),
                     pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
                 ]
-                let ready = poll(&descriptors, 2, -1)
+                let ready = poll(&descriptors, 2, Self.milliseconds(waitLimit()))
                 if ready < 0 {
                     if errno == EINTR { continue }
                     throw RedisClientError(.connectionClosed, "poll failed: errno \(errno)")
                 }
-                if descriptors[1].revents != 0 {
-                    drainWakePipe()
-                    let commands = state.withLock { state in
-                        defer { state.outbox = [] }
-                        return state.outbox
-                    }
-                    for command in commands { try connected.append(command) }
-                    if !commands.isEmpty { try connected.flush() }
-                }
+                if descriptors[1].revents != 0 { drainWakePipe() }
                 if descriptors[0].revents != 0 {
                     try connected.readAvailable()
                     while let reply = try connected.bufferedReply() {
                         if handle(reply), resubscribeConfirmationsPending > 0 {
                             resubscribeConfirmationsPending -= 1
-                            if resubscribeConfirmationsPending == 0 { continuation.yield(.resubscribed) }
+                            if resubscribeConfirmationsPending == 0 { deliver(.resubscribed) }
                         }
                     }
                 }
             } catch {
+                state.withLock { state in
+                    state.socket = nil
+                    state.lastError = error as? RedisClientError
+                }
                 context = nil
                 resubscribeConfirmationsPending = 0
                 failures = 1
-                state.withLock { state in
-                    state.isConnected = false
-                    state.lastError = error as? RedisClientError
-                }
+                nextAttempt = ContinuousClock.now + backoff.delay(afterFailures: failures)
             }
         }
+        state.withLock { $0.socket = nil }
         context = nil
         state.withLock { state in
             state.pipeClosed = true
             closeDescriptor(wakeRead)
             closeDescriptor(wakeWrite)
         }
-        continuation.finish()
+        switch delivery {
+        case .stream(let continuation), .handler(_, let continuation): continuation.finish()
+        }
+    }
+
+    private func deliver(_ event: RedisSubscriber.Event) {
+        switch delivery {
+        case .stream(let continuation): continuation.yield(event)
+        case .handler(let handler, _): handler(event)
+        }
     }
 
     /// Handles one reply; returns whether it confirmed a subscription.
@@ -327,7 +377,7 @@ private final class SubscriberCore: Sendable {
         case ("message", 3):
             guard let channel = parts[1].string, let payload = parts[2].bytes else { return false }
             if state.withLock({ $0.channels.contains(channel) }) {
-                continuation.yield(.message(RedisPubSubMessage(channel: channel, pattern: nil, payload: payload)))
+                deliver(.message(RedisPubSubMessage(channel: channel, pattern: nil, payload: payload)))
             }
             return false
         case ("pmessage", 4):
@@ -335,7 +385,7 @@ private final class SubscriberCore: Sendable {
                 return false
             }
             if state.withLock({ $0.patterns.contains(pattern) }) {
-                continuation.yield(.message(RedisPubSubMessage(channel: channel, pattern: pattern, payload: payload)))
+                deliver(.message(RedisPubSubMessage(channel: channel, pattern: pattern, payload: payload)))
             }
             return false
         case ("subscribe", 3), ("psubscribe", 3):
@@ -363,17 +413,38 @@ private final class SubscriberCore: Sendable {
     private func drainWakePipe() {
         var buffer = [UInt8](repeating: 0, count: 64)
         _ = read(wakeRead, &buffer, buffer.count)
-        state.withLock { $0.wakePending = false }
     }
 
     /// Waits for `duration`, or less if ``close()`` wakes the thread.
     private func sleepInterruptibly(_ duration: Duration) {
         var descriptor = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
-        let milliseconds = Int32(clamping: Int64(duration.secondsValue * 1000))
-        if poll(&descriptor, 1, milliseconds) > 0 {
+        if poll(&descriptor, 1, Self.milliseconds(duration)) > 0 {
             drainWakePipe()
         }
     }
+
+    /// A `poll` timeout: whole milliseconds, rounded up (a deadline 0.3 ms away is not a busy loop).
+    private static func milliseconds(_ duration: Duration) -> Int32 {
+        Int32(clamping: Int64((max(0, duration.secondsValue) * 1000).rounded(.up)))
+    }
+}
+
+/// Writes all of `bytes` to a blocking socket; `false` when it fails.
+private func writeFully(_ descriptor: Int32, _ bytes: [UInt8]) -> Bool {
+    var written = 0
+    while written < bytes.count {
+        let result = bytes.withUnsafeBytes { buffer in
+            buffer.baseAddress.map { write(descriptor, $0 + written, buffer.count - written) } ?? 0
+        }
+        if result > 0 {
+            written += result
+        } else if result < 0 && errno == EINTR {
+            continue
+        } else {
+            return false
+        }
+    }
+    return true
 }
 
 private func closeDescriptor(_ descriptor: Int32) {

@@ -1,5 +1,6 @@
 import RESP
 import RedisTestSupport
+import Synchronization
 import Testing
 
 @Suite struct PubSubTests {
@@ -106,6 +107,62 @@ import Testing
             #expect(await events.next() == nil)
             let error = await #expect(throws: RedisClientError.self) { try await subscriber.subscribe(["d"]) }
             #expect(error?.code == .closed)
+        }
+    }
+
+    @Test func aHandlerGetsEveryEventOnTheSubscribersThread() async throws {
+        try await withRedisServer { server in
+            let received = Mutex<[RedisSubscriber.Event]>([])
+            let subscriber = try RedisSubscriber(try RedisConfiguration(url: server.url())) { event in
+                received.withLock { $0.append(event) }
+            }
+            try await subscriber.subscribe(["jobs"])
+            try await subscriber.psubscribe(["meta-*"])
+            let publisher = try await RedisConnection.connect(url: server.url())
+            try await publisher.publish("jobs", "one")
+            try await publisher.publish("meta-7", "two")
+            let expected: [RedisSubscriber.Event] = [
+                .message(RedisPubSubMessage(channel: "jobs", pattern: nil, payload: Array("one".utf8))),
+                .message(RedisPubSubMessage(channel: "meta-7", pattern: "meta-*", payload: Array("two".utf8))),
+            ]
+            #expect(try await eventually { received.withLock { $0 } == expected })
+
+            // After a restart: subscribed again, announced, and messages keep coming.
+            try await server.restart()
+            #expect(try await eventually { received.withLock { $0.count } == 3 })
+            #expect(received.withLock { $0.last } == .resubscribed)
+            let again = try await RedisConnection.connect(url: server.url())
+            try await again.publish("jobs", "three")
+            #expect(try await eventually { received.withLock { $0.count } == 4 })
+            await publisher.close()
+            await again.close()
+
+            // The stream is not used, and ends at close.
+            subscriber.close()
+            var events = subscriber.events.makeAsyncIterator()
+            #expect(await events.next() == nil)
+        }
+    }
+
+    /// Redis up but not answering (all clients paused): the subscription fails with its timeout
+    /// (the subscriber's thread watches the deadline), and works again afterwards.
+    @Test func subscribeTimesOutWhileRedisDoesNotAnswer() async throws {
+        try await withRedisServer { server in
+            var configuration = try RedisConfiguration(url: server.url())
+            configuration.commandTimeout = .milliseconds(300)
+            let subscriber = try RedisSubscriber(configuration)
+            defer { subscriber.close() }
+            try await subscriber.subscribe(["warm"])
+            let admin = try await RedisConnection.connect(url: server.url())
+            try await admin.send(RESPCommand("CLIENT", "PAUSE", 800, "ALL"))
+            let error = await #expect(throws: RedisClientError.self) { try await subscriber.subscribe(["paused"]) }
+            #expect(error?.code == .timeout)
+            #expect(error?.message.contains("did not confirm the subscription within") == true)
+            try await Task.sleep(for: .milliseconds(800))  // the pause ends (UNPAUSE would be paused too)
+            try await subscriber.subscribe(["later"])
+            #expect(try await admin.publish("later", "hello") == 1)
+            #expect(try await admin.publish("paused", "dropped") == 0)
+            await admin.close()
         }
     }
 }

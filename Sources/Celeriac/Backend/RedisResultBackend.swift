@@ -15,7 +15,7 @@ public final class RedisResultBackend: Sendable {
     public init(pool: RedisConnectionPool, resultExpires: Duration? = .seconds(86_400)) throws {
         self.pool = pool
         self.resultExpires = resultExpires
-        self.listener = ResultListener(subscriber: try RedisSubscriber(pool.redis))
+        self.listener = try ResultListener(pool.redis)
     }
 
     /// The key of a task's result.
@@ -97,8 +97,9 @@ public final class RedisResultBackend: Sendable {
     /// Waits until the task is in a ready state (SUCCESS, FAILURE, REVOKED) and returns its meta.
     ///
     /// Subscribes to the task's channel first and reads the key only once Redis has confirmed the
-    /// subscription, so a result stored in between cannot be missed; then waits for the publish,
-    /// without polling. After a reconnection of the subscriber, the key is read again.
+    /// subscription, so a result stored in between cannot be missed; whichever comes first, the
+    /// read or the publish, answers (no polling). After a reconnection of the subscriber, the key
+    /// is read again.
     /// - Throws: ``CeleriacError`` with code `timeout` after `timeout`; ``RedisClientError``.
     public func waitForReadyState(of taskID: String, timeout: Duration?) async throws -> TaskResultMeta {
         let deadline = timeout.map { ContinuousClock.now + $0 }
@@ -123,15 +124,26 @@ public final class RedisResultBackend: Sendable {
             }
         }
         defer { listener.stopListening(channel, id: listenerID) }
-        if let meta = try await readSurvivingReconnects(taskID, until: deadline), meta.state.isReady { return meta }
-
-        let timer = timeout.map { timeout in
-            Task {
-                try await Task.sleep(for: timeout)
-                waiter.finish(.failure(CeleriacError(.timeout, "")))
+        // The key is read now that the subscription is confirmed, racing the publish: a result
+        // stored after the SUBSCRIBE is heard on the channel, possibly before this read returns.
+        // The same task then keeps the time (one task per wait, cancelled when it is over).
+        let readThenTime = Task {
+            do {
+                if let meta = try await readSurvivingReconnects(taskID, until: deadline), meta.state.isReady {
+                    waiter.finish(.success(meta))
+                    return
+                }
+            } catch {
+                waiter.finish(.failure(error))
+                return
             }
+            guard let deadline else { return }
+            do {
+                try await Task.sleep(until: deadline)
+                waiter.finish(.failure(CeleriacError(.timeout, "")))
+            } catch {}  // cancelled: the wait is over
         }
-        defer { timer?.cancel() }
+        defer { readThenTime.cancel() }
         do {
             return try await waiter.value(onCancel: .failure(CancellationError())).get()
         } catch let error as CeleriacError where error.code == .timeout {

@@ -4,7 +4,8 @@ import Synchronization
 /// Shares one ``RedisSubscriber`` among everyone waiting for results: each waiter registers a
 /// handler for its `celery-task-meta-<id>` channel and gets the payloads published there, plus a
 /// notice after a reconnection (when messages may have been missed and the key must be read
-/// again). Handlers run on the dispatcher task, one event at a time: keep them short.
+/// again). Handlers run on the subscriber's thread, one event at a time, as the message arrives:
+/// keep them short and never block.
 final class ResultListener: Sendable {
     enum Signal: Sendable {
         case message([UInt8])
@@ -16,11 +17,10 @@ final class ResultListener: Sendable {
     private struct State {
         var listeners: [String: [UInt64: Handler]] = [:]
         var nextID: UInt64 = 0
-        var dispatcher: Task<Void, Never>?
     }
 
-    /// The listeners, in an object of their own so that the dispatcher task can hold them without
-    /// holding the listener (and its subscriber) alive.
+    /// The listeners, in an object of their own so that the subscriber's handler can hold them
+    /// without holding the listener (and its subscriber) alive.
     private final class Registry: Sendable {
         let state = Mutex(State())
 
@@ -37,14 +37,17 @@ final class ResultListener: Sendable {
     }
 
     private let subscriber: RedisSubscriber
-    private let registry = Registry()
+    private let registry: Registry
 
-    init(subscriber: RedisSubscriber) {
-        self.subscriber = subscriber
+    /// Creates the subscriber (connecting in the background).
+    /// - Throws: ``RedisClientError`` when it cannot be created (out of file descriptors).
+    init(_ configuration: RedisConfiguration) throws {
+        let registry = Registry()
+        self.registry = registry
+        subscriber = try RedisSubscriber(configuration) { event in registry.dispatch(event) }
     }
 
     deinit {
-        // Ends the subscriber's event stream, and with it the dispatcher task.
         subscriber.close()
     }
 
@@ -55,11 +58,6 @@ final class ResultListener: Sendable {
         let id = registry.state.withLock { state in
             state.nextID += 1
             state.listeners[channel, default: [:]][state.nextID] = handler
-            if state.dispatcher == nil {
-                state.dispatcher = Task { [registry, events = subscriber.events] in
-                    for await event in events { registry.dispatch(event) }
-                }
-            }
             return state.nextID
         }
         do {
@@ -84,16 +82,9 @@ final class ResultListener: Sendable {
         }
     }
 
-    /// Stops the dispatcher and the subscriber; waiters end with their timeout or cancellation.
+    /// Stops the subscriber; waiters end with their timeout or cancellation.
     func close() {
-        let dispatcher = registry.state.withLock { state in
-            defer {
-                state.listeners = [:]
-                state.dispatcher = nil
-            }
-            return state.dispatcher
-        }
+        registry.state.withLock { $0.listeners = [:] }
         subscriber.close()
-        dispatcher?.cancel()
     }
 }

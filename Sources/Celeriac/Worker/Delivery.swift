@@ -8,6 +8,11 @@ public struct Delivery: Sendable {
     public let deliveryTag: String
     /// The queue it was fetched from.
     public let queue: String
+    /// Whether it has an entry in `unacked` (kombu's bookkeeping). An early-ack message that BRPOP
+    /// handed straight to an idle runner has none: its ack would have followed within microseconds
+    /// (see `Worker.handOverUnrecorded`). Such a message is not acked, and is restored by a plain
+    /// push.
+    var isRecorded = true
 
     /// The list it returns to when restored: its queue's list for its priority.
     public var listKey: String { QueueKeys.listKey(queue: queue, priority: message.priority) }

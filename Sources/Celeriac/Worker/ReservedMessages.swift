@@ -28,6 +28,20 @@ final class ReservedMessages: Sendable {
         for (runner, delivery) in handed { runner.resume(returning: delivery) }
     }
 
+    /// Whether a runner waits for a message now (and no message waits for a runner).
+    var hasIdleRunner: Bool { state.withLock { !$0.isClosed && !$0.runners.isEmpty } }
+
+    /// Hands `delivery` to a waiting runner; returns `false`, keeping nothing, when none waits
+    /// (or the window is closed).
+    func handToIdleRunner(_ delivery: Delivery) -> Bool {
+        let runner = state.withLock { state -> CheckedContinuation<Delivery?, Never>? in
+            guard !state.isClosed, !state.runners.isEmpty else { return nil }
+            return state.runners.removeFirst()
+        }
+        runner?.resume(returning: delivery)
+        return runner != nil
+    }
+
     /// The next message for a runner, without suspending: a waiting message, else `nil`. A
     /// runner that finds work this way costs no thread switch.
     func nextIfWaiting() -> Delivery? {

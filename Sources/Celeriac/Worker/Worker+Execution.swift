@@ -53,7 +53,7 @@ extension Worker {
             $0.active[delivery.deliveryTag] = ActiveTask(delivery: delivery, context: context, started: started, acksLate: acksLate)
         }
         var opening: [CompletionWriter.Item] = []
-        if !acksLate { opening.append(.ack(delivery.deliveryTag)) }
+        if !acksLate && delivery.isRecorded { opening.append(.ack(delivery.deliveryTag)) }
         if settings.trackStarted && !ignoreResult {
             let meta: JSONValue = [
                 "pid": .integer(Int(ProcessInfo.processInfo.processIdentifier)), "hostname": .string(configuration.hostname),

@@ -52,6 +52,36 @@ extension Worker {
         return delivery
     }
 
+    /// Hands a message BRPOP popped straight to an idle runner, without recording it in
+    /// `unacked`, when the runner would ack it the moment it takes it anyway (see
+    /// ``isAckedOnArrival(_:now:)``). Recording, then acking, would put the record script's round
+    /// trip before the task starts and a MULTI after it, only to cover the microseconds between the
+    /// pop and the start, which kombu's own BRPOP leaves in memory too. Returns whether it was
+    /// handed over; otherwise the caller records it as usual.
+    func handOverUnrecorded(_ popped: (raw: [UInt8], queue: String)) -> Bool {
+        guard !isStopping, reserved.hasIdleRunner, let message = try? TaskMessage(decoding: popped.raw),
+            let tag = message.deliveryTag, isAckedOnArrival(message, now: Date())
+        else { return false }
+        let delivery = Delivery(message: message, raw: popped.raw, deliveryTag: tag, queue: popped.queue, isRecorded: false)
+        if logger.isEnabled(.info) {
+            logger.info("task.received", ["id": message.id, "name": message.taskName, "queue": popped.queue])
+        }
+        sendReceivedEvent(message)
+        return reserved.handToIdleRunner(delivery)
+    }
+
+    /// Whether a runner taking `message` now would ack it at once: a registered early-ack task
+    /// without a rate limit (a limited one may wait for its turn), neither revoked, expired nor
+    /// waiting for its ETA.
+    func isAckedOnArrival(_ message: TaskMessage, now: Date) -> Bool {
+        guard let task = registeredTask(message.taskName), task.settings.rateLimit == nil,
+            !(task.settings.acksLate ?? configuration.acksLate), !isRevoked(message.id)
+        else { return false }
+        if let expires = message.expires, expires <= now { return false }
+        if let eta = message.eta, eta > now { return false }
+        return true
+    }
+
     /// Dead-letters a message that cannot run (with the reason), stores FAILURE for its id when
     /// known, and logs it. The message stays in Redis either way: in `unacked` if the move fails.
     func reject(

@@ -232,6 +232,10 @@ public final class Worker: Sendable {
         var request = RedisConsumer.FetchRequest()
         // A message BRPOP popped that is not recorded yet: only this worker's memory holds it.
         var popped: (raw: [UInt8], queue: String)?
+        // After BRPOP handed a message to an idle runner, the queues were most likely empty but
+        // for it: wait with BRPOP again rather than run the fetch script first. A message that
+        // finds no idle runner (a backlog) sends the loop back to batched fetches.
+        var queuesLookEmpty = false
         let backoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(5))
         while popped != nil || !isStopping {
             do {
@@ -248,24 +252,34 @@ public final class Worker: Sendable {
                     continue
                 }
                 var fetched: [RedisConsumer.Fetched] = []
+                // The queue of a message handed to a runner unrecorded (not in `fetched`).
+                var fetchedQueue: String?
                 if let message = popped {
                     fetched = [try await consumer.record(message, on: connection)]
                     popped = nil
                 } else {
                     let room = await reserved.waitForRoom(limit: state.withLock { $0.prefetch })
                     guard room > 0, !isStopping else { break }
-                    // On a connection error the same request is repeated: see RedisConsumer.fetch.
-                    fetched = try await consumer.fetch(from: order, limit: room, request: request, on: connection)
-                    request = RedisConsumer.FetchRequest(after: request)
+                    if !queuesLookEmpty {
+                        // On a connection error the same request is repeated: see RedisConsumer.fetch.
+                        fetched = try await consumer.fetch(from: order, limit: room, request: request, on: connection)
+                        request = RedisConsumer.FetchRequest(after: request)
+                    }
+                    queuesLookEmpty = false
                     if fetched.isEmpty {
                         popped = try await consumer.waitForMessage(on: connection, from: order, timeout: .seconds(1))
                         if let message = popped {
-                            fetched = [try await consumer.record(message, on: connection)]
+                            if handOverUnrecorded(message) {
+                                fetchedQueue = message.queue
+                                queuesLookEmpty = true
+                            } else {
+                                fetched = [try await consumer.record(message, on: connection)]
+                            }
                             popped = nil
                         }
                     }
                 }
-                if let last = fetched.last?.queue, order.count > 1, let index = order.firstIndex(of: last) {
+                if let last = fetched.last?.queue ?? fetchedQueue, order.count > 1, let index = order.firstIndex(of: last) {
                     order.append(order.remove(at: index))
                 }
                 if failures > 0 { logger.info("redis.reconnected", ["while": "fetching"]) }
@@ -408,7 +422,10 @@ public final class Worker: Sendable {
         var restored = 0
         for delivery in deliveries {
             do {
-                if try await consumer.restore(raw: delivery.raw, deliveryTag: delivery.deliveryTag, listKey: delivery.listKey) {
+                if !delivery.isRecorded {
+                    _ = try await consumer.pool.rpush(delivery.listKey, [delivery.raw])
+                    restored += 1
+                } else if try await consumer.restore(raw: delivery.raw, deliveryTag: delivery.deliveryTag, listKey: delivery.listKey) {
                     restored += 1
                 }
             } catch {
