@@ -12,6 +12,21 @@ import Testing
         #expect(value["e"] == .object([:]))
     }
 
+    @Test func encodingKeepsJSONValuesAndConvertsOtherValues() throws {
+        // A JSONValue is taken as it is: its keys keep their order.
+        let ordered: JSONValue = ["z": 1, "a": [true, nil, "x"]]
+        #expect(try JSONValue(encoding: ordered).serializedString == #"{"z": 1, "a": [true, null, "x"]}"#)
+        #expect(try JSONValue(encoding: "a/b \"q\"") == .string("a/b \"q\""))
+        #expect(try JSONValue(encoding: 42) == .integer(42))
+        #expect(try JSONValue(encoding: false) == .bool(false))
+        #expect(try JSONValue(encoding: 2.5) == .double(2.5))
+        // Other Encodable values go through Foundation's encoder: keys sorted.
+        struct Point: Encodable { let y: Int, x: Int }
+        #expect(try JSONValue(encoding: Point(y: 2, x: 1)).serializedString == #"{"x": 1, "y": 2}"#)
+        #expect(try JSONValue(encoding: [Point(y: 0, x: 3)]) == [["x": 3, "y": 0]])
+        #expect(throws: CeleriacError.self) { try JSONValue(encoding: Double.nan) }
+    }
+
     @Test func writesLikePythonJsonDumps() throws {
         let value: JSONValue = ["b": [1, 2.5, "h\u{e9}llo \u{2713}", nil, true], "a": ["k": "v"], "emoji": "\u{1F600}"]
         #expect(value.serializedString

@@ -2,9 +2,19 @@ import Foundation
 
 extension JSONValue {
     /// Converts an `Encodable` value (task arguments, results) to JSON. Object keys come out sorted,
-    /// so the same value always makes the same message (Foundation's encoder keeps no key order).
+    /// so the same value always makes the same message (Foundation's encoder keeps no key order);
+    /// a `JSONValue` is taken as it is, its objects in their own order.
     /// - Throws: ``CeleriacError`` with code `encoding` when the value cannot be encoded.
     public init(encoding value: some Encodable) throws {
+        // Common results skip Foundation's encoder (and parsing its output back): a worker
+        // converts every typed task's result.
+        switch value {
+        case let json as JSONValue: self = json; return
+        case let text as String: self = .string(text); return
+        case let number as Int: self = .integer(number); return
+        case let flag as Bool: self = .bool(flag); return
+        default: break
+        }
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
