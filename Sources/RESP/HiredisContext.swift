@@ -171,27 +171,16 @@ final class HiredisContext {
             try flush()
             return
         }
-        let fileDescriptor = context.pointee.fd
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { buffer in
-                buffer.baseAddress.map { systemWrite(fileDescriptor, $0 + written, buffer.count - written) } ?? 0
-            }
-            if result > 0 {
-                written += result
-                continue
-            }
-            let savedErrno = result == 0 ? EPIPE : errno  // (a socket takes at least a byte or fails)
-            if savedErrno == EINTR { continue }
-            isBroken = true
-            if HiredisContext.isTimeout(errno: savedErrno) {
-                throw RedisClientError(
-                    .timeout, "Redis at \(serverDescription) did not take the commands in time; connection closed")
-            }
+        let savedErrno = writeFully(context.pointee.fd, bytes)
+        guard savedErrno != 0 else { return }
+        isBroken = true
+        if HiredisContext.isTimeout(errno: savedErrno) {
             throw RedisClientError(
-                .connectionClosed,
-                "connection to Redis at \(serverDescription) lost while sending commands: \(String(cString: strerror(savedErrno)))")
+                .timeout, "Redis at \(serverDescription) did not take the commands in time; connection closed")
         }
+        throw RedisClientError(
+            .connectionClosed,
+            "connection to Redis at \(serverDescription) lost while sending commands: \(String(cString: strerror(savedErrno)))")
     }
 
     /// Writes the output buffer to the socket until it is empty (blocking).
@@ -303,4 +292,22 @@ extension timeval {
         let (seconds, attoseconds) = duration.components
         self.init(tv_sec: Int(max(0, seconds)), tv_usec: Int(max(0, attoseconds) / 1_000_000_000_000))
     }
+}
+
+/// Writes all of `bytes` to a blocking socket, retrying interrupted and partial writes. Returns 0,
+/// or the `errno` of the write that failed (`EPIPE` for one that took nothing).
+func writeFully(_ descriptor: Int32, _ bytes: [UInt8]) -> Int32 {
+    var written = 0
+    while written < bytes.count {
+        let result = bytes.withUnsafeBytes { buffer in
+            buffer.baseAddress.map { systemWrite(descriptor, $0 + written, buffer.count - written) } ?? 0
+        }
+        if result > 0 {
+            written += result
+            continue
+        }
+        let savedErrno = result == 0 ? EPIPE : errno  // (a socket takes at least a byte or fails)
+        if savedErrno != EINTR { return savedErrno }
+    }
+    return 0
 }

@@ -235,7 +235,7 @@ private final class SubscriberCore: Sendable {
         guard let socket = state.socket else { return }
         var encoded: [UInt8] = []
         command.encode(into: &encoded)
-        if !writeFully(socket, encoded) {
+        if writeFully(socket, encoded) != 0 {
             _ = shutdown(socket, Int32(SHUT_RDWR))
             state.socket = nil
         }
@@ -427,24 +427,6 @@ private final class SubscriberCore: Sendable {
     private static func milliseconds(_ duration: Duration) -> Int32 {
         Int32(clamping: Int64((max(0, duration.secondsValue) * 1000).rounded(.up)))
     }
-}
-
-/// Writes all of `bytes` to a blocking socket; `false` when it fails.
-private func writeFully(_ descriptor: Int32, _ bytes: [UInt8]) -> Bool {
-    var written = 0
-    while written < bytes.count {
-        let result = bytes.withUnsafeBytes { buffer in
-            buffer.baseAddress.map { write(descriptor, $0 + written, buffer.count - written) } ?? 0
-        }
-        if result > 0 {
-            written += result
-        } else if result < 0 && errno == EINTR {
-            continue
-        } else {
-            return false
-        }
-    }
-    return true
 }
 
 private func closeDescriptor(_ descriptor: Int32) {

@@ -65,7 +65,7 @@ import Testing
             try await waitForBRPOP()
             #expect(try await harness.app.send("late.noop").get(timeout: .seconds(10)) == .null)
             // The acks-late task's record and ack show that notifications arrive at all.
-            let seen = try await eventually { writes.withLock { $0 } == ["hset", "hdel"] }
+            let seen = await eventually { writes.withLock { $0 } == ["hset", "hdel"] }
             #expect(seen, "writes to unacked: \(writes.withLock { $0 })")
             #expect(try await harness.redis.send(RESPCommand("HLEN", "unacked")).int == 0)
         }
