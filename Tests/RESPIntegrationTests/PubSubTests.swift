@@ -154,11 +154,14 @@ import Testing
             defer { subscriber.close() }
             try await subscriber.subscribe(["warm"])
             let admin = try await RedisConnection.connect(url: server.url())
-            try await admin.send(RESPCommand("CLIENT", "PAUSE", 800, "ALL"))
+            // Long enough that a loaded machine (the suite runs in parallel) still sees the
+            // 300 ms timeout pass well inside it.
+            try await admin.send(RESPCommand("CLIENT", "PAUSE", 3000, "ALL"))
             let error = await #expect(throws: RedisClientError.self) { try await subscriber.subscribe(["paused"]) }
             #expect(error?.code == .timeout)
             #expect(error?.message.contains("did not confirm the subscription within") == true)
-            try await Task.sleep(for: .milliseconds(800))  // the pause ends (UNPAUSE would be paused too)
+            // Paused itself, this answers when the pause is over (UNPAUSE would wait too).
+            _ = try await admin.ping()
             try await subscriber.subscribe(["later"])
             #expect(try await admin.publish("later", "hello") == 1)
             #expect(try await admin.publish("paused", "dropped") == 0)
