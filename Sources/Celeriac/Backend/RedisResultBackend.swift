@@ -105,22 +105,26 @@ public final class RedisResultBackend: Sendable {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         let channel = Self.key(for: taskID)
         let waiter = OneShot<Result<TaskResultMeta, any Error>>()
+        /// Reads the key; a ready state or an error ends the wait. Returns whether it did.
+        @Sendable func read() async -> Bool {
+            do {
+                guard let meta = try await readSurvivingReconnects(taskID, until: deadline), meta.state.isReady else {
+                    return false
+                }
+                waiter.finish(.success(meta))
+            } catch {
+                waiter.finish(.failure(error))
+            }
+            return true
+        }
         // Publishes are handled where they arrive (no task per waiter): a ready state resumes the
-        // caller; after a reconnection the key is read again, off the dispatcher.
-        let listenerID = try await listener.listen(channel) { [self] signal in
+        // caller; after a reconnection the key is read again, off the subscriber's thread.
+        let listenerID = try await listener.listen(channel) { signal in
             switch signal {
             case .message(let payload):
                 if let meta = try? TaskResultMeta(decoding: payload), meta.state.isReady { waiter.finish(.success(meta)) }
             case .resubscribed:
-                Task {
-                    do {
-                        if let meta = try await self.readSurvivingReconnects(taskID, until: deadline), meta.state.isReady {
-                            waiter.finish(.success(meta))
-                        }
-                    } catch {
-                        waiter.finish(.failure(error))
-                    }
-                }
+                Task { _ = await read() }
             }
         }
         defer { listener.stopListening(channel, id: listenerID) }
@@ -128,15 +132,7 @@ public final class RedisResultBackend: Sendable {
         // stored after the SUBSCRIBE is heard on the channel, possibly before this read returns.
         // The same task then keeps the time (one task per wait, cancelled when it is over).
         let readThenTime = Task {
-            do {
-                if let meta = try await readSurvivingReconnects(taskID, until: deadline), meta.state.isReady {
-                    waiter.finish(.success(meta))
-                    return
-                }
-            } catch {
-                waiter.finish(.failure(error))
-                return
-            }
+            if await read() { return }
             guard let deadline else { return }
             do {
                 try await Task.sleep(until: deadline)

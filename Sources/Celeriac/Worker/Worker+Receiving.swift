@@ -1,10 +1,10 @@
 import Foundation
 
 extension Worker {
-    /// Takes a fetched message: decodes it, checks its task name, expiry and ETA. Returns the
-    /// delivery when it should run now; otherwise it has been dealt with (dead-lettered, revoked,
-    /// held until its ETA).
-    func receive(_ fetched: RedisConsumer.Fetched) async -> Delivery? {
+    /// Takes a fetched message: decodes it (unless `decoded` already holds it), checks its task
+    /// name, expiry and ETA. Returns the delivery when it should run now; otherwise it has been
+    /// dealt with (dead-lettered, revoked, held until its ETA).
+    func receive(_ fetched: RedisConsumer.Fetched, decoded: TaskMessage? = nil) async -> Delivery? {
         guard let tag = fetched.deliveryTag else {
             logger.error(
                 "message.dead_lettered",
@@ -13,7 +13,7 @@ extension Worker {
         }
         let message: TaskMessage
         do {
-            message = try TaskMessage(decoding: fetched.raw)
+            message = try decoded ?? TaskMessage(decoding: fetched.raw)
         } catch {
             let reason = "\(error)"
             let headers = (try? JSONValue(parsing: fetched.raw))?["headers"]
@@ -52,22 +52,31 @@ extension Worker {
         return delivery
     }
 
+    /// What ``handOverUnrecorded(_:)`` did with a message.
+    enum HandOver {
+        /// A runner has it.
+        case handed
+        /// It is still the caller's to record; `decoded` is the message if it was decoded on the
+        /// way (for ``receive(_:decoded:)``, so that it is not decoded twice).
+        case kept(decoded: TaskMessage?)
+    }
+
     /// Hands a message BRPOP popped straight to an idle runner, without recording it in
     /// `unacked`, when the runner would ack it the moment it takes it anyway (see
     /// ``isAckedOnArrival(_:now:)``). Recording, then acking, would put the record script's round
     /// trip before the task starts and a MULTI after it, only to cover the microseconds between the
-    /// pop and the start, which kombu's own BRPOP leaves in memory too. Returns whether it was
-    /// handed over; otherwise the caller records it as usual.
-    func handOverUnrecorded(_ popped: (raw: [UInt8], queue: String)) -> Bool {
-        guard !isStopping, reserved.hasIdleRunner, let message = try? TaskMessage(decoding: popped.raw),
-            let tag = message.deliveryTag, isAckedOnArrival(message, now: Date())
-        else { return false }
+    /// pop and the start, which kombu's own BRPOP leaves in memory too. Otherwise the caller
+    /// records it as usual.
+    func handOverUnrecorded(_ popped: (raw: [UInt8], queue: String)) -> HandOver {
+        guard !isStopping, reserved.hasIdleRunner else { return .kept(decoded: nil) }
+        guard let message = try? TaskMessage(decoding: popped.raw) else { return .kept(decoded: nil) }
+        guard let tag = message.deliveryTag, isAckedOnArrival(message, now: Date()) else { return .kept(decoded: message) }
         let delivery = Delivery(message: message, raw: popped.raw, deliveryTag: tag, queue: popped.queue, isRecorded: false)
         if logger.isEnabled(.info) {
             logger.info("task.received", ["id": message.id, "name": message.taskName, "queue": popped.queue])
         }
         sendReceivedEvent(message)
-        return reserved.handToIdleRunner(delivery)
+        return reserved.handToIdleRunner(delivery) ? .handed : .kept(decoded: message)
     }
 
     /// Whether a runner taking `message` now would ack it at once: a registered early-ack task

@@ -254,6 +254,8 @@ public final class Worker: Sendable {
                 var fetched: [RedisConsumer.Fetched] = []
                 // The queue of a message handed to a runner unrecorded (not in `fetched`).
                 var fetchedQueue: String?
+                // The one message in `fetched`, when the hand-over attempt decoded it already.
+                var alreadyDecoded: TaskMessage?
                 if let message = popped {
                     fetched = [try await consumer.record(message, on: connection)]
                     popped = nil
@@ -269,11 +271,13 @@ public final class Worker: Sendable {
                     if fetched.isEmpty {
                         popped = try await consumer.waitForMessage(on: connection, from: order, timeout: .seconds(1))
                         if let message = popped {
-                            if handOverUnrecorded(message) {
+                            switch handOverUnrecorded(message) {
+                            case .handed:
                                 fetchedQueue = message.queue
                                 queuesLookEmpty = true
-                            } else {
+                            case .kept(let decoded):
                                 fetched = [try await consumer.record(message, on: connection)]
+                                alreadyDecoded = decoded
                             }
                             popped = nil
                         }
@@ -286,7 +290,7 @@ public final class Worker: Sendable {
                 failures = 0
                 var ready: [Delivery] = []
                 for message in fetched {
-                    if let delivery = await receive(message) { ready.append(delivery) }
+                    if let delivery = await receive(message, decoded: alreadyDecoded) { ready.append(delivery) }
                 }
                 reserved.put(ready)
             } catch is CancellationError {
