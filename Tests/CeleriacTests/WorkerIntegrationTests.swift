@@ -94,20 +94,59 @@ import Testing
         }
     }
 
+    /// The fetch script reads tag, exchange and routing key with a plain search when each occurs
+    /// once with a plain string value, with `cjson.decode` otherwise: both ways record kombu's entry.
+    @Test func fetchRecordsEveryEnvelopeShapeAsKombuDoes() async throws {
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url())
+            defer { Task { await app.close() } }
+            let redis = try await RedisConnection.connect(url: server.url())
+            // The entry a Python worker wrote, and the envelope it holds as it was in the queue.
+            let pythonEntry = try CeleryFixtures.bytes("broker", "acks-late-unacked-hash-value")
+            let pythonRaw = Array(pythonEntry.dropFirst().dropLast(#", "", "celery"]"#.utf8.count))
+            let routed = try CeleryFixtures.bytes("broker", "task-exchange-routing-key")
+            let compact = #"{"body":"W10=","properties":{"delivery_info":{"exchange":"e","routing_key":"k"},"delivery_tag":"compact"}}"#
+            let escaped = #"{"body": "W10=", "properties": {"delivery_tag": "a\"b", "delivery_info": {"exchange": "", "routing_key": "celery"}}}"#
+            let twice = #"{"headers": {"delivery_tag": "header"}, "properties": {"delivery_tag": "real", "delivery_info": {"exchange": "", "routing_key": "celery"}}}"#
+            let noInfo = #"{"properties": {"delivery_tag": "no-info"}}"#
+            let messages: [[UInt8]] = [pythonRaw, routed, Array(compact.utf8), Array(escaped.utf8), Array(twice.utf8), Array(noInfo.utf8)]
+            try await redis.lpush("celery", messages.map { $0 as any RESPArgument })
+
+            let consumer = RedisConsumer(pool: app.broker.pool, nodeName: "test@host")
+            let fetched = try await consumer.fetch(from: ["celery"], limit: 10)
+            #expect(fetched.map(\.raw) == messages)
+            let pythonTag = try #require(try JSONValue(parsing: pythonRaw)["properties"]?["delivery_tag"]?.stringValue)
+            let routedTag = try #require(try JSONValue(parsing: routed)["properties"]?["delivery_tag"]?.stringValue)
+            #expect(fetched.map(\.deliveryTag) == [pythonTag, routedTag, "compact", #"a"b"#, "real", "no-info"])
+            let entries = try await redis.hgetall("unacked")
+            #expect(entries[pythonTag] == pythonEntry)
+            #expect(entries[routedTag] == Array("[".utf8) + routed + Array(#", "capture.ex", "capture.rk"]"#.utf8))
+            #expect(entries["compact"] == Array("[\(compact), \"e\", \"k\"]".utf8))
+            #expect(entries[#"a"b"#] == Array("[\(escaped), \"\", \"celery\"]".utf8))
+            #expect(entries["real"] == Array("[\(twice), \"\", \"celery\"]".utf8))
+            #expect(entries["no-info"] == Array("[\(noInfo), \"\", \"celery\"]".utf8))
+            #expect(try await redis.zcard("unacked_index") == 6)
+        }
+    }
+
     @Test func aRepeatedFetchRequestGetsItsSavedReplyInsteadOfPoppingAgain() async throws {
         try await withRedisServer { server in
             let app = try CeleriacApp(brokerURL: server.url())
             defer { Task { await app.close() } }
             try await app.sendMany((0..<5).map { app.message("t", args: [.integer($0)]) })
+            let redis = try await RedisConnection.connect(url: server.url())
+            try await redis.rpush("celery", ["{not json"])  // fetched first
             let consumer = RedisConsumer(pool: app.broker.pool, nodeName: "test@host")
             let request = RedisConsumer.FetchRequest()
-            let first = try await consumer.fetch(from: ["celery"], limit: 2, request: request)
+            let first = try await consumer.fetch(from: ["celery"], limit: 3, request: request)
+            #expect(first.map(\.deadLetterReason) == ["the message is not valid JSON", nil, nil])
             // The reply was "lost": the same request again returns the same messages.
-            let again = try await consumer.fetch(from: ["celery"], limit: 2, request: request)
+            let again = try await consumer.fetch(from: ["celery"], limit: 3, request: request)
             #expect(first.map(\.deliveryTag) == again.map(\.deliveryTag))
+            #expect(first.map(\.deadLetterReason) == again.map(\.deadLetterReason))
             #expect(first.map(\.raw) == again.map(\.raw))
-            let redis = try await RedisConnection.connect(url: server.url())
             #expect(try await redis.llen("celery") == 3)
+            #expect(try await redis.llen("celeriac.dead") == 1)
             #expect(try await redis.exists([consumer.fetchReplyKey(request.id)]) == 1)
             // The next request takes new messages and drops the saved reply.
             let next = try await consumer.fetch(from: ["celery"], limit: 2, request: RedisConsumer.FetchRequest(after: request))
@@ -233,16 +272,24 @@ import Testing
                 noHeaders = .object(object)
             }
             let unknown = harness.app.message("celeriac.examples.nope", args: [1])
-            try await redis.lpush("celery", ["{not json", Array(envelope.utf8), noHeaders.serialized(), unknown.encoded()])
+            // A tag only in a header: the fetch script's plain search reads it; the worker sees
+            // that the envelope's properties have none.
+            var headerTag = harness.app.message("celeriac.examples.add", args: [1, 1])
+            headerTag.properties["delivery_tag"] = nil
+            headerTag.headers["delivery_tag"] = "from-a-header"
+            try await redis.lpush(
+                "celery", ["{not json", Array(envelope.utf8), noHeaders.serialized(), unknown.encoded(), headerTag.encoded()])
 
             #expect(try await harness.app.send("celeriac.examples.add", args: [20, 22]).get(timeout: .seconds(10)) == 42)
-            #expect(try await eventually { try await redis.llen("celeriac.dead") == 4 })
+            #expect(try await eventually { try await redis.llen("celeriac.dead") == 5 })
             let entries = try await redis.lrange("celeriac.dead").map { try DeadLetterEntry(decoding: $0) }
             let reasons = entries.map(\.reason)
             #expect(reasons.contains("the message is not valid JSON"))
             #expect(reasons.contains { $0.contains("base64") })
             #expect(reasons.contains { $0.contains("headers") })
             #expect(reasons.contains("NotRegistered: celeriac.examples.nope"))
+            #expect(reasons.contains("the message has no properties.delivery_tag"))
+            #expect(try await harness.app.asyncResult(headerTag.id).state() == .failure)
             #expect(entries.contains { $0.message == Array("{not json".utf8) })
             #expect(entries.allSatisfy { $0.queue == "celery" })
             #expect(try await redis.hgetall("unacked").isEmpty)

@@ -27,22 +27,37 @@ public final class RedisResultBackend: Sendable {
     /// The chord counters kept next to the results.
     public var chords: ChordCounter { ChordCounter(pool: pool, expires: resultExpires) }
 
-    // Stores unless the stored state is SUCCESS, in one step with its PUBLISH.
-    // KEYS[1] = meta key; ARGV[1] = value; ARGV[2] = TTL in seconds, 0 for none.
+    // Stores each value unless the stored state is SUCCESS, each in one step with its PUBLISH.
+    // KEYS = meta keys; ARGV[1] = TTL in seconds, 0 for none; ARGV[i + 1] = the value for KEYS[i].
+    // Returns 1 (stored) or 0 (kept) per key. Many results per call: the call itself costs Redis
+    // about as much as storing one.
     private static let storeScript = RedisScript("""
-        local current = redis.call('GET', KEYS[1])
-        if current then
-            local ok, meta = pcall(cjson.decode, current)
-            if ok and type(meta) == 'table' and meta['status'] == 'SUCCESS' then return 0 end
+        local ttl = tonumber(ARGV[1])
+        local stored = {}
+        for i, key in ipairs(KEYS) do
+            local current = redis.call('GET', key)
+            local ok, meta = false, nil
+            if current then ok, meta = pcall(cjson.decode, current) end
+            if ok and type(meta) == 'table' and meta['status'] == 'SUCCESS' then
+                stored[i] = 0
+            else
+                if ttl > 0 then
+                    redis.call('SETEX', key, ttl, ARGV[i + 1])
+                else
+                    redis.call('SET', key, ARGV[i + 1])
+                end
+                redis.call('PUBLISH', key, ARGV[i + 1])
+                stored[i] = 1
+            end
         end
-        if tonumber(ARGV[2]) > 0 then
-            redis.call('SETEX', KEYS[1], ARGV[2], ARGV[1])
-        else
-            redis.call('SET', KEYS[1], ARGV[1])
-        end
-        redis.call('PUBLISH', KEYS[1], ARGV[1])
-        return 1
+        return stored
         """)
+
+    /// Results stored per script call by ``store(_:)-([TaskResultMeta])`` (Redis runs nothing
+    /// else meanwhile).
+    private static let storeBatchLimit = 256
+
+    private var ttlArgument: Int { resultExpires.map { max(1, Int($0.components.seconds)) } ?? 0 }
 
     /// Stores a state (and publishes it to waiters). A stored SUCCESS is never overwritten, as in
     /// Celery: a late RETRY or a redelivered task's STARTED must not hide a finished result.
@@ -50,15 +65,15 @@ public final class RedisResultBackend: Sendable {
     /// - Throws: ``RedisClientError``, ``RedisServerError``.
     @discardableResult
     public func store(_ meta: TaskResultMeta) async throws -> Bool {
-        let ttl = resultExpires.map { max(1, Int($0.components.seconds)) } ?? 0
         let reply = try await pool.evalScript(
-            Self.storeScript, keys: [Self.key(for: meta.taskID)], arguments: [meta.encoded(), ttl])
-        return reply.int == 1
+            Self.storeScript, keys: [Self.key(for: meta.taskID)], arguments: [ttlArgument, meta.encoded()])
+        return reply.array?.first?.int == 1
     }
 
-    /// Stores many states in one pipeline, in order, each as ``store(_:)`` does.
+    /// Stores many states in order, each as ``store(_:)-(TaskResultMeta)`` does, a few hundred per
+    /// script call, the calls pipelined.
     /// - Throws: ``RedisClientError`` when Redis cannot be reached (nothing or part of the batch
-    ///   may be stored; storing again is harmless); ``RedisServerError`` for the first refused store.
+    ///   may be stored; storing again is harmless); ``RedisServerError`` for the first refused call.
     public func store(_ metas: [TaskResultMeta]) async throws {
         try await store(metas, on: pool)
     }
@@ -66,10 +81,13 @@ public final class RedisResultBackend: Sendable {
     /// ``store(_:)-([TaskResultMeta])`` through another pool to the same server (the worker's
     /// writer uses its own, on its own thread).
     func store(_ metas: [TaskResultMeta], on pool: RedisConnectionPool) async throws {
-        let ttl = resultExpires.map { max(1, Int($0.components.seconds)) } ?? 0
-        let replies = try await pool.evalScriptPipeline(
-            Self.storeScript,
-            calls: metas.map { meta in ([Self.key(for: meta.taskID)], [meta.encoded(), ttl]) })
+        let ttl = ttlArgument
+        let calls = stride(from: 0, to: metas.count, by: Self.storeBatchLimit).map { start in
+            let chunk = metas[start..<min(start + Self.storeBatchLimit, metas.count)]
+            let keys: [any RESPArgument] = chunk.map { Self.key(for: $0.taskID) }
+            return (keys: keys, arguments: [ttl as any RESPArgument] + chunk.map { $0.encoded() as any RESPArgument })
+        }
+        let replies = try await pool.evalScriptPipeline(Self.storeScript, calls: calls)
         if let error = replies.lazy.compactMap(\.serverError).first { throw error }
     }
 

@@ -7,18 +7,40 @@ enum ConsumerScripts {
     /// `HSET unacked`); a message without a readable delivery tag goes to the dead-letter list
     /// instead. KEYS[1] unacked, KEYS[2] unacked_index, KEYS[3] dead letter; ARGV[1] now (epoch s).
     /// Returns `{1, raw, tag}` or `{0, raw, reason}`.
+    ///
+    /// The tag, exchange and routing key are found by `unique`, a plain search, when each key
+    /// occurs exactly once in the envelope with a plain string value (`cjson.decode` of a whole
+    /// envelope was most of the script's time). That occurrence is a JSON key: inside a JSON string
+    /// a quote is escaped, and a string value is never followed by a colon. It may still be a key of
+    /// another object than `properties` (a custom header named `delivery_tag`) when `properties`
+    /// has none; the worker checks the decoded envelope's tag against the recorded one and
+    /// dead-letters such a message. (An exchange or routing key read that way, for an envelope
+    /// whose `delivery_info` lacks it, only changes what kombu's restore would read.) Anything else
+    /// (missing, repeated, escaped, not a string) goes the `cjson.decode` way.
     private static let recordFunction = """
+        local function unique(raw, name)
+            -- Searched without its opening quote (checked after): a quote is the commonest byte.
+            local quoted = name .. '"'
+            local at = string.find(raw, quoted, 1, true)
+            if not at or string.byte(raw, at - 1) ~= 34 or string.find(raw, quoted, at + 1, true) then return nil end
+            local _, _, value = string.find(raw, '^%s*:%s*"([^"\\\\]*)"', at + #quoted)
+            return value
+        end
         local function record(raw, queue)
-            local ok, envelope = pcall(cjson.decode, raw)
-            local tag
-            local exchange, routingKey = '', queue
-            if ok and type(envelope) == 'table' and type(envelope.properties) == 'table' then
-                local properties = envelope.properties
-                if type(properties.delivery_tag) == 'string' then tag = properties.delivery_tag end
-                local info = properties.delivery_info
-                if type(info) == 'table' then
-                    if type(info.exchange) == 'string' then exchange = info.exchange end
-                    if type(info.routing_key) == 'string' then routingKey = info.routing_key end
+            local ok, tag = true, unique(raw, 'delivery_tag')
+            local exchange, routingKey = unique(raw, 'exchange'), unique(raw, 'routing_key')
+            if not (tag and exchange and routingKey) then
+                local envelope
+                ok, envelope = pcall(cjson.decode, raw)
+                tag, exchange, routingKey = nil, '', queue
+                if ok and type(envelope) == 'table' and type(envelope.properties) == 'table' then
+                    local properties = envelope.properties
+                    if type(properties.delivery_tag) == 'string' then tag = properties.delivery_tag end
+                    local info = properties.delivery_info
+                    if type(info) == 'table' then
+                        if type(info.exchange) == 'string' then exchange = info.exchange end
+                        if type(info.routing_key) == 'string' then routingKey = info.routing_key end
+                    end
                 end
             end
             if tag then
@@ -39,17 +61,31 @@ enum ConsumerScripts {
     /// Pops up to ARGV[3] messages from the lists KEYS[6...] in order and records each (see
     /// `recordFunction`). ARGV[2] worker name; ARGV[6...] the queue name of each list.
     ///
-    /// Idempotent per request: the reply is also saved under KEYS[4] (this request's key), and a
-    /// request repeated with the same key gets the saved reply instead of popping again. So a reply
-    /// lost with the connection (Redis restarting after running the script) is fetched again, not
-    /// left in `unacked` until the visibility timeout. KEYS[5], the previous request's key, is
-    /// deleted. Returns `{{listIndex, recorded, raw, tagOrReason}...}` (listIndex counts from 1).
+    /// Idempotent per request: a summary of the reply is also saved under KEYS[4] (this request's
+    /// key), and a request repeated with the same key gets the same reply instead of popping
+    /// again. So a reply lost with the connection (Redis restarting after running the script) is
+    /// fetched again, not left in `unacked` until the visibility timeout. The summary holds each
+    /// recorded message's tag and length (its envelope is cut back out of its `unacked` entry,
+    /// `[raw, exchange, routing key]`; one gone meanwhile, restored by a sweep, is left out), and
+    /// dead-lettered messages whole. KEYS[5], the previous request's key, is deleted. Returns
+    /// `{{listIndex, recorded, raw, tagOrReason}...}` (listIndex counts from 1).
     static let fetch = RedisScript(recordFunction + """
         local saved = redis.call('GET', KEYS[4])
-        if saved then return cjson.decode(saved) end
+        if saved then
+            local out = {}
+            for _, entry in ipairs(cjson.decode(saved)) do
+                if entry[2] == 1 then
+                    local value = redis.call('HGET', KEYS[1], entry[3])
+                    if value then out[#out + 1] = {entry[1], 1, string.sub(value, 2, entry[4] + 1), entry[3]} end
+                else
+                    out[#out + 1] = entry
+                end
+            end
+            return out
+        end
         redis.call('DEL', KEYS[5])
         local limit = tonumber(ARGV[3])
-        local out = {}
+        local out, summary = {}, {}
         for i = 6, #KEYS do
             if #out >= limit then break end
             local popped = redis.call('RPOP', KEYS[i], limit - #out)
@@ -57,10 +93,15 @@ enum ConsumerScripts {
                 for _, raw in ipairs(popped) do
                     local result = record(raw, ARGV[i])
                     out[#out + 1] = {i - 5, result[1], result[2], result[3]}
+                    if result[1] == 1 then
+                        summary[#summary + 1] = {i - 5, 1, result[3], #raw}
+                    else
+                        summary[#summary + 1] = out[#out]
+                    end
                 end
             end
         end
-        if #out > 0 then redis.call('SET', KEYS[4], cjson.encode(out), 'PX', 600000) end
+        if #out > 0 then redis.call('SET', KEYS[4], cjson.encode(summary), 'PX', 600000) end
         return out
         """)
 

@@ -23,6 +23,15 @@ extension Worker {
                 failure: TaskFailure(type: "MessageDecodeError", module: "celeriac", message: reason))
             return nil
         }
+        guard message.deliveryTag == tag else {
+            // The fetch script read the tag of another object than `properties` (see
+            // `ConsumerScripts.recordFunction`): the envelope has no delivery tag of its own.
+            let reason = "the message has no properties.delivery_tag"
+            await reject(
+                raw: fetched.raw, deliveryTag: tag, queue: fetched.queue, reason: reason, taskID: message.id,
+                taskName: message.taskName, failure: TaskFailure(type: "MessageDecodeError", module: "celeriac", message: reason))
+            return nil
+        }
         let delivery = Delivery(message: message, raw: fetched.raw, deliveryTag: tag, queue: fetched.queue)
         if logger.isEnabled(.info) {
             logger.info("task.received", ["id": message.id, "name": message.taskName, "queue": fetched.queue])
