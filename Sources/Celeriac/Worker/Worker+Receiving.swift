@@ -14,6 +14,11 @@ extension Worker {
         let message: TaskMessage
         do {
             message = try decoded ?? TaskMessage(decoding: fetched.raw)
+            // The fetch script may have read the tag of another object than `properties` (see
+            // `ConsumerScripts.recordFunction`): then the envelope has no delivery tag of its own.
+            guard message.deliveryTag == tag else {
+                throw CeleryProtocolError(.missingField, "the message has no properties.delivery_tag")
+            }
         } catch {
             let reason = "\(error)"
             let headers = (try? JSONValue(parsing: fetched.raw))?["headers"]
@@ -21,15 +26,6 @@ extension Worker {
                 raw: fetched.raw, deliveryTag: tag, queue: fetched.queue, reason: reason,
                 taskID: headers?["id"]?.stringValue, taskName: headers?["task"]?.stringValue,
                 failure: TaskFailure(type: "MessageDecodeError", module: "celeriac", message: reason))
-            return nil
-        }
-        guard message.deliveryTag == tag else {
-            // The fetch script read the tag of another object than `properties` (see
-            // `ConsumerScripts.recordFunction`): the envelope has no delivery tag of its own.
-            let reason = "the message has no properties.delivery_tag"
-            await reject(
-                raw: fetched.raw, deliveryTag: tag, queue: fetched.queue, reason: reason, taskID: message.id,
-                taskName: message.taskName, failure: TaskFailure(type: "MessageDecodeError", module: "celeriac", message: reason))
             return nil
         }
         let delivery = Delivery(message: message, raw: fetched.raw, deliveryTag: tag, queue: fetched.queue)
