@@ -91,6 +91,18 @@ public final class RedisResultBackend: Sendable {
         if let error = replies.lazy.compactMap(\.serverError).first { throw error }
     }
 
+    /// ``store(_:)-([TaskResultMeta])`` on a connection used by the calling thread, which blocks
+    /// until Redis has them (the worker's task threads, when the writer is idle).
+    func store(_ metas: [TaskResultMeta], on connection: SynchronousRedisConnection) throws {
+        let ttl = ttlArgument
+        for start in stride(from: 0, to: metas.count, by: Self.storeBatchLimit) {
+            let chunk = metas[start..<min(start + Self.storeBatchLimit, metas.count)]
+            try connection.evalScript(
+                Self.storeScript, keys: chunk.map { Self.key(for: $0.taskID) },
+                arguments: [ttl as any RESPArgument] + chunk.map { $0.encoded() as any RESPArgument })
+        }
+    }
+
     /// The stored state of a task, or `nil` when nothing is stored (PENDING to Celery).
     /// - Throws: ``RedisClientError``; ``CeleryProtocolError`` for a value that is not a result.
     public func meta(for taskID: String) async throws -> TaskResultMeta? {

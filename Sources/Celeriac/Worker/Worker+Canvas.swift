@@ -30,6 +30,11 @@ extension Worker {
         }
     }
 
+    /// Whether the task finishing now is the only one running, and none waits for a runner.
+    private var isAlone: Bool {
+        reserved.count == 0 && state.withLock { $0.active.count <= 1 }
+    }
+
     /// Queues the stores, and for a chord header task its part return: batched by the writer
     /// after the stores (the runner does not wait; the claimer finishes the chord on its own
     /// task). An acks-late header task instead waits for its part, finishes the chord if it
@@ -41,7 +46,9 @@ extension Worker {
     ) async {
         let message = delivery.message
         guard let membership = ChordMembership(message) else {
-            writer.enqueue(stores + lateAck)
+            // A lone task's result is stored by this thread when the writer is idle (one thread
+            // wake-up fewer before a waiting `get()` hears it); under load the writer batches.
+            if isAlone { writer.storeHereIfIdle(stores + lateAck) } else { writer.enqueue(stores + lateAck) }
             return
         }
         if lateAck.isEmpty {
