@@ -19,5 +19,14 @@ public struct RedisServerError: Error, Sendable, Hashable, CustomStringConvertib
         return isCode ? String(firstWord) : "ERR"
     }
 
+    /// Whether the server refused only for now and the same command may succeed later: `LOADING`
+    /// (restarted, still reading its data), `BUSY` (a script runs too long), `MASTERDOWN` (a
+    /// replica lost its master), `TRYAGAIN` (a cluster slot is moving).
+    public var isTransient: Bool {
+        Self.transientCodes.contains(code)
+    }
+
+    private static let transientCodes: Set<String> = ["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN"]
+
     public var description: String { "Redis error: \(message)" }
 }

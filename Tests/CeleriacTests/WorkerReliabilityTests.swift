@@ -37,7 +37,10 @@ import Testing
             let messages = (0..<2000).map { _ in app.message("celeriac.examples.sleep", args: [0.01]) }
             let ids = messages.map(\.id)
             try await app.sendMany(messages)
-            let options = ["-c", "8", "--acks-late", "--visibility-timeout", "2", "--restore-interval", "0.5", "-l", "warning"]
+            let options = [
+                "-c", "8", "--acks-late", "--visibility-timeout", "2", "--restore-interval", "0.5",
+                "--unacked-mutex-expire", "3", "-l", "warning",
+            ]
 
             let first = try Self.startWorker(server, options + ["-n", "first@%h"], log: server.directory.appendingPathComponent("first.log").path)
             #expect(try await eventually(attempts: 1500) { try await Self.storedResults(backend, ids: []).stored >= 300 })
@@ -46,6 +49,9 @@ import Testing
             #expect(afterKill.succeeded < 2000)
             // The killed worker held messages: they are in unacked, not lost.
             #expect(try await broker.hgetall("unacked").count > 0)
+            // Worst case, every time: it died mid-sweep, holding the sweep's lock (for up to
+            // --unacked-mutex-expire; kombu's 300 s default would outlast this test).
+            _ = try await broker.send(RESPCommand("SET", "unacked_mutex", "killed-mid-sweep", "NX", "PX", 3000))
 
             let second = try Self.startWorker(server, options + ["-n", "second@%h"], log: server.directory.appendingPathComponent("second.log").path)
             // A task the killed worker finished but had not acked yet comes back too (at-least-once,
@@ -98,7 +104,11 @@ import Testing
     @Test func theExecutableStartsStopsAndExplainsItself() async throws {
         let help = try await CommandRunner.run(URL(fileURLWithPath: Self.workerPath), ["--help"])
         #expect(help.status == 0)
-        for option in ["--queues", "--concurrency", "--hostname", "--prefetch", "--acks-late", "--loglevel", "--visibility-timeout"] {
+        let documented = [
+            "--queues", "--concurrency", "--hostname", "--prefetch", "--acks-late", "--loglevel", "--visibility-timeout",
+            "--unacked-mutex-expire",
+        ]
+        for option in documented {
             #expect(help.standardOutput.contains(option))
         }
         let bad = try await CommandRunner.run(URL(fileURLWithPath: Self.workerPath), ["-c", "zero"])

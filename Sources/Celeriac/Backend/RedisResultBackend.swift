@@ -179,15 +179,16 @@ public final class RedisResultBackend: Sendable {
         }
     }
 
-    /// Reads the meta, retrying connection errors (Redis restarting under a waiting caller) every
-    /// 50 ms until `deadline`; other errors, and the last connection error at the deadline, are thrown.
+    /// Reads the meta, retrying connection errors and transient server errors (Redis restarting
+    /// under a waiting caller) every 50 ms until `deadline`; other errors, and the last such error
+    /// at the deadline, are thrown.
     private func readSurvivingReconnects(_ taskID: String, until deadline: ContinuousClock.Instant?) async throws
         -> TaskResultMeta?
     {
         while true {
             do {
                 return try await meta(for: taskID)
-            } catch let error as RedisClientError where error.isConnectionError {
+            } catch where error.isTemporaryRedisFailure {
                 if let deadline, ContinuousClock.now + .milliseconds(50) >= deadline { throw error }
                 try await Task.sleep(for: .milliseconds(50))
             }

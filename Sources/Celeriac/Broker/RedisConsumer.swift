@@ -221,15 +221,17 @@ public final class RedisConsumer: Sendable {
     /// kombu's visibility-timeout sweep: under the `unacked_mutex` lock, restores every unacked
     /// message fetched (or last refreshed) more than `visibilityTimeout` ago, whoever fetched it,
     /// to the front of its list with the redelivered flags. Skips the sweep when another consumer
-    /// holds the lock.
+    /// holds the lock. The lock expires after `mutexExpiry` (kombu's `unacked_mutex_expire`,
+    /// 300 s), so a consumer killed mid-sweep holds up the others' sweeps for that long at most.
     /// - Returns: how many messages were restored.
     /// - Throws: ``RedisClientError``, ``RedisServerError``.
     @discardableResult
-    public func restoreVisibilityTimedOut(visibilityTimeout: Duration, now: Date = Date(), limit: Int? = nil) async throws
-        -> Int
-    {
+    public func restoreVisibilityTimedOut(
+        visibilityTimeout: Duration, mutexExpiry: Duration = .seconds(300), now: Date = Date(), limit: Int? = nil
+    ) async throws -> Int {
         let token = CeleryID.randomHex()
-        let locked = try await pool.send(RESPCommand("SET", keys.unackedMutex, token, "NX", "PX", 300_000))
+        let expiry = max(1, Int((mutexExpiry.timeInterval * 1000).rounded()))
+        let locked = try await pool.send(RESPCommand("SET", keys.unackedMutex, token, "NX", "PX", expiry))
         guard !locked.isNull else { return 0 }
         var restored = 0
         do {

@@ -20,6 +20,9 @@ public struct WorkerArguments: Sendable {
             help: "Unacked messages of dead workers come back after this (default 3600)."),
         CommandLineOption("restore-interval", value: "SECONDS", help: "How often to sweep for them (default 10)."),
         CommandLineOption(
+            "unacked-mutex-expire", value: "SECONDS",
+            help: "The sweep's lock expires after this if its holder dies (default 300)."),
+        CommandLineOption(
             "shutdown-grace", value: "SECONDS", help: "Warm shutdown waits this long for running tasks (default 30)."),
         CommandLineOption("result-extended", help: "Store name, args, kwargs, worker, retries and queue with results."),
         CommandLineOption("task-events", short: "E", help: "Send task events (for Flower and 'celery events'), as Celery's -E."),
@@ -57,6 +60,10 @@ public struct WorkerArguments: Sendable {
         if let interval = try commandLine.duration("restore-interval") {
             guard interval > .zero else { throw UsageError("--restore-interval must be above 0") }
             configuration.restoreInterval = interval
+        }
+        if let expiry = try commandLine.duration("unacked-mutex-expire") {
+            guard expiry >= .milliseconds(1) else { throw UsageError("--unacked-mutex-expire must be at least 0.001") }
+            configuration.unackedMutexExpiry = expiry
         }
         if let grace = try commandLine.duration("shutdown-grace") { configuration.shutdownGrace = grace }
         self.configuration = configuration

@@ -142,7 +142,7 @@ final class CompletionWriter: Sendable {
         if !acks.isEmpty { earlyAcks.append(acks) }
         do {
             try backend.store(metas, on: connection)
-        } catch let error as RedisClientError {
+        } catch let error where error is RedisClientError || error.isTemporaryRedisFailure {
             // The writer's loop stores them (again, if they reached Redis: harmless), with its
             // retries, and connects a new connection.
             direct.withLock { $0.connection = nil }
@@ -266,8 +266,9 @@ final class CompletionWriter: Sendable {
         await retrying("ack \(late.count) message(s)") { try await self.consumer.ack(late) }
     }
 
-    /// Runs `operation` until it succeeds; connection errors wait and retry (Redis restarting),
-    /// server errors are logged and the items given up (they would fail the same way again).
+    /// Runs `operation` until it succeeds; connection errors and transient server errors wait and
+    /// retry (Redis restarting, or still `LOADING` its data after a restart), other server errors
+    /// are logged and the items given up (they would fail the same way again).
     /// Returns the operation's value, `nil` when it was given up.
     @discardableResult
     private func retrying<T: Sendable>(_ what: String, _ operation: @Sendable () async throws -> T) async -> T? {
@@ -279,7 +280,7 @@ final class CompletionWriter: Sendable {
                 let value = try await operation()
                 if reported { logger.info("redis.reconnected", ["while": what]) }
                 return value
-            } catch let error as RedisClientError where error.isConnectionError || error.code == .poolExhausted {
+            } catch where error.isTemporaryRedisFailure {
                 if !reported { logger.warning("redis.unreachable", ["while": what, "error": "\(error)", "action": "retrying"]) }
                 reported = true
                 try? await Task.sleep(for: backoff.delay(afterFailures: failures))

@@ -280,8 +280,9 @@ extension Worker {
         message.headers["root_id"]?.stringValue ?? message.id
     }
 
-    /// Runs a chord step, retrying connection errors with backoff for about a minute. `nil` after
-    /// giving up (logged; the chord's keys expire, its body does not run).
+    /// Runs a chord step, retrying connection errors (and transient server errors such as
+    /// `LOADING`) with backoff for about a minute. `nil` after giving up (logged; the chord's
+    /// keys expire, its body does not run).
     private func retryingRedis<T: Sendable>(
         _ what: String, groupID: String, _ operation: @Sendable () async throws -> T
     ) async -> T? {
@@ -289,7 +290,7 @@ extension Worker {
         for attempt in 0..<40 {
             do {
                 return try await operation()
-            } catch let error as RedisClientError where error.isConnectionError || error.code == .poolExhausted {
+            } catch where error.isTemporaryRedisFailure {
                 if attempt == 0 { logger.warning("redis.unreachable", ["while": what, "group": groupID, "action": "retrying"]) }
                 try? await Task.sleep(for: backoff.delay(afterFailures: attempt))
             } catch {

@@ -42,7 +42,10 @@ extension Worker {
                 "worker_prefetch_count": .integer(state.withLock { $0.prefetch }),
                 "task_acks_late": .bool(configuration.acksLate),
                 "result_extended": .bool(configuration.resultExtended),
-                "broker_transport_options": ["visibility_timeout": .double(configuration.visibilityTimeout.timeInterval)],
+                "broker_transport_options": [
+                    "visibility_timeout": .double(configuration.visibilityTimeout.timeInterval),
+                    "unacked_mutex_expire": .double(configuration.unackedMutexExpiry.timeInterval),
+                ],
                 "task_queues": .array(consumedQueues.map(JSONValue.string)),
             ]
         case "clock":

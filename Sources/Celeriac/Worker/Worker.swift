@@ -401,7 +401,7 @@ public final class Worker: Sendable {
                 if ContinuousClock.now - lastSweep >= configuration.restoreInterval {
                     lastSweep = .now
                     let restored = try await consumer.restoreVisibilityTimedOut(
-                        visibilityTimeout: configuration.visibilityTimeout)
+                        visibilityTimeout: configuration.visibilityTimeout, mutexExpiry: configuration.unackedMutexExpiry)
                     if restored > 0 { logger.warning("unacked.restored", ["count": "\(restored)", "reason": "visibility timeout"]) }
                 }
             } catch {

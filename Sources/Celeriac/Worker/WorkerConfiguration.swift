@@ -19,6 +19,10 @@ public struct WorkerConfiguration: Sendable {
     public var visibilityTimeout: Duration
     /// How often this worker sweeps for timed-out unacked messages and refreshes its own.
     public var restoreInterval: Duration
+    /// How long the sweep's `unacked_mutex` lock lives unless released (kombu's
+    /// `unacked_mutex_expire`, 300 s): a worker killed mid-sweep stops every worker's sweeps for
+    /// this long.
+    public var unackedMutexExpiry: Duration
     /// How long a warm shutdown waits for running tasks.
     public var shutdownGrace: Duration
     /// Countdown/ETA messages due further away than this are held in Redis
@@ -42,7 +46,8 @@ public struct WorkerConfiguration: Sendable {
         concurrency: Int = ProcessInfo.processInfo.activeProcessorCount, prefetch: Int? = nil,
         hostname: String = WorkerConfiguration.defaultHostname(), acksLate: Bool = false,
         visibilityTimeout: Duration = .seconds(3600), restoreInterval: Duration = .seconds(10),
-        shutdownGrace: Duration = .seconds(30), scheduleThreshold: Duration = .seconds(1),
+        unackedMutexExpiry: Duration = .seconds(300), shutdownGrace: Duration = .seconds(30),
+        scheduleThreshold: Duration = .seconds(1),
         resultExtended: Bool = false, taskEvents: Bool = false, mingle: Bool = true, keys: ConsumerKeys = ConsumerKeys()
     ) {
         self.queues = queues.isEmpty ? [TaskOptions.defaultQueue] : queues
@@ -52,6 +57,7 @@ public struct WorkerConfiguration: Sendable {
         self.acksLate = acksLate
         self.visibilityTimeout = visibilityTimeout
         self.restoreInterval = restoreInterval
+        self.unackedMutexExpiry = unackedMutexExpiry
         self.shutdownGrace = shutdownGrace
         self.scheduleThreshold = scheduleThreshold
         self.resultExtended = resultExtended
