@@ -59,16 +59,18 @@ import Testing
             #expect(try await eventually { writer.canStoreHere })
             // Enough data that reading it back takes a while (~0.3 s), during which Redis answers
             // `LOADING` to writes, as right after a restart. Saving it first blocks the server for
-            // as long again (seconds on a loaded machine): these two connections wait that out.
+            // as long again (seconds on a loaded machine): these two connections, both made before,
+            // wait that out.
             func patientConnection(database: Int) async throws -> RedisConnection {
                 var configuration = try RedisConfiguration(url: server.url(database: database))
+                configuration.connectTimeout = .seconds(120)
                 configuration.commandTimeout = .seconds(120)
                 return try await RedisConnection.connect(configuration)
             }
             let filler = try await patientConnection(database: 2)
             try await filler.send("DEBUG", "POPULATE", 1_000_000)
-            let reload = Task { try await filler.send("DEBUG", "RELOAD") }
             let probe = try await patientConnection(database: 3)
+            let reload = Task { try await filler.send("DEBUG", "RELOAD") }
             var loading = false
             for _ in 0..<2000 where !loading {
                 do {
