@@ -10,12 +10,7 @@ import Testing
 @Suite struct CompletionWriterTests {
     @Test func anIdleWritersResultsAreStoredByTheCallerAndSurviveALostConnection() async throws {
         try await withRedisServer { server in
-            let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
-            let logs = LogCollector()
-            let consumer = RedisConsumer(pool: app.broker.pool, nodeName: "writer-test@host")
-            let writer = CompletionWriter(backend: app.backend, consumer: consumer, logger: logs.logger)
-            writer.start()
-            #expect(try await eventually { writer.canStoreHere })
+            let (app, writer, logs) = try await startedWriter(on: server)
 
             // Idle writer: stored on this thread, readable as soon as the call returns.
             let stored = try await storeUntilStoredHere(writer, app: app)
@@ -51,53 +46,35 @@ import Testing
 
     @Test func statesWrittenWhileRedisLoadsItsDataAreRetriedNotDropped() async throws {
         try await withRedisServer(extraArguments: ["--enable-debug-command", "yes"]) { server in
-            let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
-            let logs = LogCollector()
-            let consumer = RedisConsumer(pool: app.broker.pool, nodeName: "writer-test@host")
-            let writer = CompletionWriter(backend: app.backend, consumer: consumer, logger: logs.logger)
-            writer.start()
-            #expect(try await eventually { writer.canStoreHere })
-            // Enough data that reading it back takes a while (~0.3 s), during which Redis answers
-            // `LOADING` to writes, as right after a restart. Saving it first blocks the server for
-            // as long again (seconds on a loaded machine): these two connections, both made before,
-            // wait that out.
-            func patientConnection(database: Int) async throws -> RedisConnection {
-                var configuration = try RedisConfiguration(url: server.url(database: database))
-                configuration.connectTimeout = .seconds(120)
-                configuration.commandTimeout = .seconds(120)
-                return try await RedisConnection.connect(configuration)
-            }
-            let filler = try await patientConnection(database: 2)
-            try await filler.send("DEBUG", "POPULATE", 1_000_000)
-            let probe = try await patientConnection(database: 3)
-            let reload = Task { try await filler.send("DEBUG", "RELOAD") }
-            var loading = false
-            for _ in 0..<2000 where !loading {
-                do {
-                    try await probe.send("SET", "probe", "1")
-                    try await Task.sleep(for: .milliseconds(2))
-                } catch let error as RedisServerError where error.code == "LOADING" {
-                    loading = true
-                }
-            }
-            #expect(loading, "Redis never answered LOADING")
+            let (app, writer, logs) = try await startedWriter(on: server)
+            let loading = try await RedisLoadingPhase.begin(on: server)
 
             let direct = Self.meta()
             let viaDirect = writer.storeHereIfIdle([.store(direct)])
             let queued = Self.meta()
             let viaLoop = writer.enqueue([.store(queued)])
             #expect(await written(writer, max(viaDirect.sequence, viaLoop)))
-            _ = try await reload.value
+            try await loading.end()
             for meta in [direct, queued] {
                 #expect(try await app.backend.meta(for: meta.taskID)?.state == .success)
             }
             #expect(logs.contains("LOADING"))
             #expect(!logs.contains("write.failed"))
-            await filler.close()
-            await probe.close()
             await writer.close()
             await app.close()
         }
+    }
+
+    /// An app on `server` (broker database 0, backend 1) and its started writer, once the writer
+    /// has connected the connection callers store on; its log lines go to the collector.
+    private func startedWriter(on server: RedisServerProcess) async throws -> (CeleriacApp, CompletionWriter, LogCollector) {
+        let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
+        let logs = LogCollector()
+        let consumer = RedisConsumer(pool: app.broker.pool, nodeName: "writer-test@host")
+        let writer = CompletionWriter(backend: app.backend, consumer: consumer, logger: logs.logger)
+        writer.start()
+        #expect(try await eventually { writer.canStoreHere })
+        return (app, writer, logs)
     }
 
     /// Submits fresh SUCCESS states until one is stored by the caller (the loop may be between

@@ -72,6 +72,33 @@ import Testing
         }
     }
 
+    /// Right after a restart Redis refuses writes with `LOADING` for a while: publishing retries
+    /// them (kombu does, redis-py's `BusyLoadingError` being a connection error) as long as the
+    /// retry policy allows, and without retries the refusal is the error thrown.
+    @Test func publishingRetriesWhileRedisLoadsItsData() async throws {
+        try await withRedisServer(extraArguments: ["--enable-debug-command", "yes"]) { server in
+            let patient = PublishRetryPolicy(
+                maxRetries: 500, intervalStart: .milliseconds(20), intervalStep: .zero, intervalMax: .milliseconds(20))
+            let app = try CeleriacApp(brokerURL: server.url(), publishRetry: patient)
+            let impatient = try CeleriacApp(brokerURL: server.url(), publishRetry: PublishRetryPolicy(maxRetries: 0))
+            defer { Task { await app.close(); await impatient.close() } }
+            let redis = try await RedisConnection.connect(url: server.url())  // (before: saving blocks connects)
+            let loading = try await RedisLoadingPhase.begin(on: server)
+
+            let refused = await #expect(throws: RedisServerError.self) {
+                try await impatient.send("celeriac.examples.noop", options: TaskOptions(queue: "refused"))
+            }
+            #expect(refused?.code == "LOADING")
+            // A new queue: its binding is declared first, through the same retries.
+            let messages = (0..<100).map { _ in app.message("celeriac.examples.noop", options: TaskOptions(queue: "reloaded")) }
+            try await app.sendMany(messages)
+            try await loading.end()
+            #expect(try await redis.llen("reloaded") == 100)
+            #expect(try await redis.smembers("_kombu.binding.reloaded").count == 1)
+            #expect(try await redis.llen("refused") == 0)
+        }
+    }
+
     @Test func typedTasksSendKeywordArguments() async throws {
         try await withRedisServer { server in
             let app = try CeleriacApp(brokerURL: server.url())

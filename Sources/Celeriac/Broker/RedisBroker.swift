@@ -11,7 +11,7 @@ import Synchronization
 public final class RedisBroker: Sendable {
     /// The connections used for publishing.
     public let pool: RedisConnectionPool
-    /// How publishing retries on connection errors.
+    /// How publishing retries on connection errors and on `LOADING`-like refusals.
     public let retryPolicy: PublishRetryPolicy
     private let declaredQueues = Mutex<Set<String>>([])
 
@@ -23,7 +23,8 @@ public final class RedisBroker: Sendable {
 
     /// Publishes one message to the queue named by its routing key.
     /// - Throws: ``RedisClientError`` when Redis stayed unreachable through the retry policy;
-    ///   ``RedisServerError`` when Redis refused (e.g. the key holds another type).
+    ///   ``RedisServerError`` when Redis refused (e.g. the key holds another type), or still
+    ///   refused for now (`LOADING`) after the retries.
     public func publish(_ message: TaskMessage) async throws {
         try await publish([message])
     }
@@ -31,7 +32,8 @@ public final class RedisBroker: Sendable {
     /// Publishes messages in one pipeline (one round trip), in order. The first publish to a queue
     /// declares its binding first, in a round trip of its own.
     /// - Throws: as ``publish(_:)``. A failure may leave some of the messages published; retries
-    ///   resend only when no reply at all arrived (a connection error before the pipeline ran).
+    ///   resend all of them only when no reply at all arrived (a connection error before the
+    ///   pipeline ran), and otherwise only those Redis refused for now (`LOADING`).
     public func publish(_ messages: [TaskMessage]) async throws {
         guard !messages.isEmpty else { return }
         var queues: Set<String> = []
@@ -51,16 +53,31 @@ public final class RedisBroker: Sendable {
                         RESPCommand("SADD", QueueKeys.permanentBindingKey(exchange: queue), member),
                     ]
                 }
-                let replies = try await retryPolicy.run { try await self.pool.pipeline(declarations) }
-                if let error = replies.lazy.compactMap(\.serverError).first { throw error }
+                try await sendRetrying(declarations)
             }
             // Each message writes its own LPUSH (see below) as the connection writes the pipeline.
-            let replies = try await retryPolicy.run { try await self.pool.pipeline(messages) }
-            if let error = replies.lazy.compactMap(\.serverError).first { throw error }
+            try await sendRetrying(messages)
         } catch {
             // The bindings may not be there: declare them again next time.
             declaredQueues.withLock { $0.subtract(newQueues) }
             throw error
+        }
+    }
+
+    /// Sends `commands` in one pipeline, retrying as the policy says: all of them after a
+    /// connection error before the pipeline ran, and only the ones Redis refused for now
+    /// (``RedisServerError/isTransient``: `LOADING` right after a restart) after such refusals,
+    /// as kombu does (redis-py's `BusyLoadingError` is a connection error).
+    /// - Throws: the first other server error; the last error when the retries run out.
+    private func sendRetrying<Command: RESPCommandEncodable>(_ commands: [Command]) async throws {
+        var pending = commands
+        try await retryPolicy.run {
+            let replies = try await pool.pipeline(pending)
+            guard replies.contains(where: { $0.serverError != nil }) else { return }
+            if let error = replies.lazy.compactMap(\.serverError).first(where: { !$0.isTransient }) { throw error }
+            let refused = zip(pending, replies).filter { $0.1.serverError != nil }
+            pending = refused.map(\.0)
+            if let error = refused.first?.1.serverError { throw error }
         }
     }
 }
@@ -86,7 +103,7 @@ extension TaskMessage: RESPArgument {
     }
 }
 
-/// How a publish is retried when Redis cannot be reached (Celery's `retry_policy`).
+/// How a publish is retried when Redis cannot be reached or is not ready yet (Celery's `retry_policy`).
 public struct PublishRetryPolicy: Sendable, Hashable {
     /// Retries after the first attempt; 0 disables retrying.
     public var maxRetries: Int
@@ -108,21 +125,28 @@ public struct PublishRetryPolicy: Sendable, Hashable {
         self.intervalMax = intervalMax
     }
 
-    /// Runs `operation`, retrying it on connection errors (not on server errors or timeouts of a
-    /// command that may have run).
-    func run<T: Sendable>(_ operation: () async throws -> T) async throws -> T {
+    /// Runs `operation`, retrying it on connection errors and on transient server errors such as
+    /// `LOADING` (not on other server errors, nor on timeouts of a command that may have run).
+    func run<T>(_ operation: () async throws -> T) async throws -> T {
         var wait = intervalStart
         var attempt = 0
         while true {
             do {
                 return try await operation()
-            } catch let error as RedisClientError
-                where attempt < maxRetries && (error.code == .connectionFailed || error.code == .poolExhausted)
-            {
+            } catch where attempt < maxRetries && Self.isRetryable(error) {
                 attempt += 1
                 if wait > .zero { try await Task.sleep(for: wait) }
                 wait = min(intervalMax, wait + intervalStep)
             }
+        }
+    }
+
+    /// Whether a publish that failed this way may be sent again: nothing of it ran.
+    private static func isRetryable(_ error: any Error) -> Bool {
+        switch error {
+        case let error as RedisClientError: error.code == .connectionFailed || error.code == .poolExhausted
+        case let error as RedisServerError: error.isTransient
+        default: false
         }
     }
 }

@@ -4,8 +4,9 @@ import Synchronization
 
 /// Writes what running tasks produce – result states and acks – in batches: everything that
 /// arrives while one batch is being written goes out in the next, as one pipeline to the backend
-/// (states, in order) and one MULTI to the broker (acks). Early acks go out alongside the states;
-/// acks-late acks only after them, so such an ack never reaches Redis before its task's state.
+/// (states, in order) and one MULTI to the broker (acks). Acks-late acks go out only after the
+/// states, so such an ack never reaches Redis before its task's state; early acks are independent
+/// of the states (and may reach Redis after them: see below).
 /// Chord part returns go in one pipeline after the states, before the acks-late acks.
 ///
 /// Connection errors are retried with backoff until the write succeeds or the writer is closed, so
