@@ -10,6 +10,9 @@ struct CeleriacCommand {
         Usage: celeriac <command> [options]
 
         Commands:
+          demo        The main job end to end: Redis, two workers, 1,000,000 items, validation + analysis.
+          job         Map-reduce jobs over datasets: run, status, result, cancel, list, stats.
+          dataset     Generate test data: 'celeriac dataset generate --items N --output PATH'.
           ping        Check that the broker (and the result backend, if different) answer.
           call        Send a task by name; with --wait, print its result.
           result      Print a task's state and result.
@@ -44,6 +47,15 @@ struct CeleriacCommand {
             StandardStreams.printLine(usage)
         case "--version", "version":
             StandardStreams.printLine(CeleriacVersion.line(for: program))
+        case "demo":
+            arguments.removeFirst()
+            exit(await DemoCommand.run(program: "\(program) demo", arguments: arguments))
+        case "job":
+            arguments.removeFirst()
+            exit(await JobCommand.main(program: "\(program) job", arguments: arguments))
+        case "dataset":
+            arguments.removeFirst()
+            exit(await JobCommand.dataset(program: "\(program) dataset", arguments: arguments))
         case "ping":
             arguments.removeFirst()
             await ping(arguments)

@@ -1,12 +1,13 @@
 import Celeriac
 import Foundation
 
-/// `celeriac-worker`: a Celeriac worker with the example tasks (`celeriac.examples.*`).
+/// `celeriac-worker`: a Celeriac worker with the example tasks (`celeriac.examples.*`) and the job tasks (`celeriac.jobs.map`, `celeriac.jobs.reduce`).
 @main
 struct CeleriacWorkerCommand {
     static func main() async {
         let status = await WorkerCommand.run(program: "celeriac-worker") { registry in
             ExampleTasks.register(in: registry)
+            JobTasks.register(in: registry)
         }
         exit(status)
     }

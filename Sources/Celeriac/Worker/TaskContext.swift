@@ -20,16 +20,20 @@ public final class TaskContext: Sendable {
     public let queue: String
     /// The worker's node name (`name@host`).
     public let hostname: String
+    /// The worker's app: its broker and backend connections (Celery's `self.app`), for tasks that
+    /// read or write Redis themselves.
+    public let app: CeleriacApp
     private let stateWriter: @Sendable (TaskState, JSONValue) async throws -> Void
     private let stop = Mutex<StopReason?>(nil)
 
     init(
-        message: TaskMessage, queue: String, hostname: String,
+        message: TaskMessage, queue: String, hostname: String, app: CeleriacApp,
         stateWriter: @escaping @Sendable (TaskState, JSONValue) async throws -> Void
     ) {
         self.message = message
         self.queue = queue
         self.hostname = hostname
+        self.app = app
         self.stateWriter = stateWriter
     }
 

@@ -42,7 +42,7 @@ extension Worker {
         let settings = task.settings
         let acksLate = settings.acksLate ?? configuration.acksLate
         let ignoreResult = ignoresResult(message, task)
-        let context = TaskContext(message: message, queue: delivery.queue, hostname: configuration.hostname) {
+        let context = TaskContext(message: message, queue: delivery.queue, hostname: configuration.hostname, app: app) {
             [writer] state, meta in
             guard !ignoreResult else { return }
             let sequence = writer.enqueue([.store(self.resultMeta(delivery, state: state, result: meta, done: false))])

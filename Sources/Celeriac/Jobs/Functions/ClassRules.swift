@@ -1,0 +1,63 @@
+/// Ordered classification rules: the first rule whose `when` expression is true names the class,
+/// else the default. Parameters: `{"rules": [{"class": "vip", "when": "amount > 500"}, ...],
+/// "default": "other"}`. A rule whose expression cannot be evaluated on an item (a missing
+/// field compared with a number) does not match it.
+struct ClassRules: Sendable {
+    let rules: [(name: String, condition: Expression)]
+    let defaultClass: String
+
+    init(_ parameters: JobParameters) throws {
+        let rules = try parameters.optionalObjects("rules") ?? []
+        guard !rules.isEmpty else { throw parameters.invalid("rules", "required: at least one {\"class\", \"when\"}") }
+        guard rules.count <= 1000 else { throw parameters.invalid("rules", "more than 1000 rules") }
+        self.rules = try rules.map { rule in
+            try rule.allowOnly(["class", "when"])
+            return (try rule.string("class"), try rule.expression("when"))
+        }
+        defaultClass = try parameters.optionalString("default") ?? "other"
+    }
+
+    /// The class names in order: the rules' first, then the default.
+    var classNames: [String] {
+        var seen = Set<String>()
+        return (rules.map(\.name) + [defaultClass]).filter { seen.insert($0).inserted }
+    }
+
+    func classify(_ item: JSONObject) -> String {
+        for rule in rules where (try? rule.condition.evaluate(on: item))?.isTruthy == true { return rule.name }
+        return defaultClass
+    }
+
+    /// Counts by class as a JSON object, in ``classNames`` order (classes with no item show 0).
+    func counts(_ counts: [String: Int]) -> JSONValue {
+        .object(JSONObject(classNames.map { ($0, .integer(counts[$0] ?? 0)) }))
+    }
+}
+
+/// `classification`: sorts items into classes by rules (first match wins, with a default class).
+///
+/// Parameters as ``ClassRules``; result `{"classes": {"vip": 120, "other": 880}}`.
+public struct ClassificationFunction: JobFunction {
+    public static let name = "classification"
+    let rules: ClassRules
+
+    public init(parameters: JobParameters) throws {
+        try parameters.allowOnly(["rules", "default"])
+        rules = try ClassRules(parameters)
+    }
+
+    public func makePartial() -> [String: Int] { [:] }
+
+    public func map(_ item: JSONObject, into partial: inout [String: Int]) throws -> JSONObject? {
+        partial[rules.classify(item), default: 0] += 1
+        return nil
+    }
+
+    public func merge(_ other: [String: Int], into partial: inout [String: Int]) {
+        partial.merge(other, uniquingKeysWith: +)
+    }
+
+    public func result(of partial: [String: Int]) -> JSONObject {
+        ["classes": rules.counts(partial)]
+    }
+}

@@ -1,0 +1,138 @@
+/// One live report of a partition being processed, sent at most every 250 ms.
+public struct PartitionProgress: Sendable, Hashable {
+    public var partition: Int
+    public var processed: Int
+    /// The partition's size: estimated from the bytes read until the end, then exact.
+    public var total: Int
+    public var failed: Int
+    public var itemsPerSecond: Double
+    public var done: Bool
+
+    /// The PROGRESS meta of the map task (`partition`, `processed`, `total`, `itemsPerSecond`, `failed`).
+    public var meta: JSONValue {
+        [
+            "partition": .integer(partition), "processed": .integer(processed), "total": .integer(total),
+            "itemsPerSecond": .double(itemsPerSecond.isFinite ? itemsPerSecond : 0), "failed": .integer(failed),
+        ]
+    }
+}
+
+/// What the map loop is told to do around items: stop (cancelled, soft limit) and report progress.
+struct PartitionMonitor {
+    var interval: Duration = .milliseconds(250)
+    /// Called between items; throws to stop the partition.
+    var checkStop: () throws -> Void = {}
+    /// Called at most every ``interval`` and once at the end.
+    var report: (PartitionProgress) async throws -> Void = { _ in }
+}
+
+/// Where a function's output items go (a JSON Lines file per partition, or a Redis list).
+protocol ItemOutput: AnyObject {
+    func write(_ item: JSONObject) async throws
+    /// Flushes what is buffered.
+    func finish() async throws
+}
+
+/// A job function with its type erased, as the map and reduce tasks run it.
+protocol PartitionProcessing: Sendable {
+    /// Runs the map loop over one partition's records.
+    /// - Throws: what `monitor` throws (cancellation), or the reader's error for a partition that
+    ///   cannot be read.
+    func process<Reader: PartitionReader>(
+        partition: Int, reader: inout Reader, output: (any ItemOutput)?, monitor: PartitionMonitor
+    ) async throws -> PartitionSummary
+
+    /// Merges the partials of `summaries` (partitions that failed, or whose partial does not
+    /// decode, are listed and left out) into the function's result.
+    func reduce(_ summaries: [PartitionSummary]) -> JobReduction
+}
+
+/// The reduce step's outcome: the function's result and the partitions it could not use.
+struct JobReduction {
+    var result: JSONObject
+    var items = 0
+    var failedItems = 0
+    var written = 0
+    var failedPartitions: [(partition: Int, reason: String)] = []
+    var itemErrors: [(partition: Int, item: Int, error: String)] = []
+}
+
+/// The map loop and reduce of one ``JobFunction``.
+struct PartitionProcessor<Function: JobFunction>: PartitionProcessing {
+    let function: Function
+
+    func process<Reader: PartitionReader>(
+        partition: Int, reader: inout Reader, output: (any ItemOutput)?, monitor: PartitionMonitor
+    ) async throws -> PartitionSummary {
+        let clock = ContinuousClock()
+        let began = clock.now
+        var nextReport = began + monitor.interval
+        var summary = PartitionSummary(partition: partition)
+        var partial = function.makePartial()
+        func progress(done: Bool) -> PartitionProgress {
+            let elapsed = (clock.now - began).timeInterval
+            return PartitionProgress(
+                partition: partition, processed: summary.items,
+                total: done ? summary.items : max(reader.estimatedTotal(afterReading: summary.items), summary.items),
+                failed: summary.failedItems, itemsPerSecond: elapsed > 0 ? Double(summary.items) / elapsed : 0, done: done)
+        }
+        while let batch = try await reader.nextBatch() {
+            for record in batch {
+                try monitor.checkStop()
+                let index = summary.items
+                summary.items += 1
+                switch record {
+                case .malformed(let reason):
+                    summary.recordFailure(at: index, reason)
+                case .item(let item):
+                    do {
+                        if let produced = try function.map(item, into: &partial), let output {
+                            try await output.write(produced)
+                            summary.written += 1
+                        }
+                    } catch let error as JobOutputError {
+                        throw error
+                    } catch {
+                        summary.recordFailure(at: index, "\(error)")
+                    }
+                }
+            }
+            if clock.now >= nextReport {
+                try await monitor.report(progress(done: false))
+                nextReport = clock.now + monitor.interval
+            }
+        }
+        try await output?.finish()
+        summary.seconds = (clock.now - began).timeInterval
+        summary.partial = try JSONValue(encoding: partial)
+        try await monitor.report(progress(done: true))
+        return summary
+    }
+
+    func reduce(_ summaries: [PartitionSummary]) -> JobReduction {
+        var total = function.makePartial()
+        var reduction = JobReduction(result: [:])
+        for summary in summaries.sorted(by: { $0.partition < $1.partition }) {
+            if let failure = summary.failure {
+                reduction.failedPartitions.append((summary.partition, failure))
+                continue
+            }
+            let partial: Function.Partial
+            do {
+                partial = try summary.partial.decode(as: Function.Partial.self)
+            } catch {
+                reduction.failedPartitions.append((summary.partition, "its partial does not decode: \(error)"))
+                continue
+            }
+            function.merge(partial, into: &total)
+            reduction.items += summary.items
+            reduction.failedItems += summary.failedItems
+            reduction.written += summary.written
+            for error in summary.errors where reduction.itemErrors.count < 20 {
+                reduction.itemErrors.append((summary.partition, error.item, error.error))
+            }
+        }
+        reduction.result = function.result(of: total)
+        return reduction
+    }
+}

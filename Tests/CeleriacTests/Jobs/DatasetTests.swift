@@ -1,0 +1,133 @@
+@testable import Celeriac
+import Foundation
+import Testing
+
+/// Reading datasets from real files: byte ranges aligned to line starts, CSV, malformed lines.
+@Suite struct DatasetTests {
+    static func temporaryFile(_ contents: String, name: String = "data.jsonl") throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("celeriac-dataset-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent(name).path
+        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func readAll(_ partition: DatasetPartition) async throws -> [DatasetRecord] {
+        var reader = try FileRecordReader(partition)
+        var records: [DatasetRecord] = []
+        while let batch = try await reader.nextBatch() { records += batch }
+        return records
+    }
+
+    static func ids(_ records: [DatasetRecord]) -> [Int] {
+        records.compactMap { if case .item(let item) = $0 { item["id"]?.intValue } else { nil } }
+    }
+
+    @Test func everySplitOfAFileCoversEachLineOnce() async throws {
+        let lines = (1...40).map { #"{"id": \#($0), "pad": "\#(String(repeating: "x", count: $0 % 7))"}"# }
+        let text = lines.joined(separator: "\n") + "\n"
+        let path = try Self.temporaryFile(text)
+        let size = text.utf8.count
+        for parts in [1, 2, 3, 7, 13, 40, 97] {
+            var ids: [Int] = []
+            for index in 0..<parts {
+                let partition = DatasetPartition.jsonLines(path: path, start: size * index / parts, end: size * (index + 1) / parts)
+                ids += Self.ids(try await Self.readAll(partition))
+            }
+            #expect(ids == Array(1...40), "\(parts) parts")
+        }
+    }
+
+    @Test func malformedBlankAndCRLFLines() async throws {
+        let path = try Self.temporaryFile("{\"id\": 1}\r\n\nnot json\n[1, 2]\n   \n{\"id\": 2}")  // no final newline
+        let records = try await Self.readAll(.jsonLines(path: path, start: 0, end: 1 << 20))
+        #expect(Self.ids(records) == [1, 2])
+        let malformed = records.compactMap { if case .malformed(let reason) = $0 { reason } else { nil } }
+        #expect(malformed.count == 2)
+        #expect(malformed[0].contains("not valid JSON"))
+        #expect(malformed[1] == "not a JSON object")
+    }
+
+    @Test func csvRowsWithQuotesTypesAndWrongFieldCounts() async throws {
+        let text = "id,name,score,active,note\n1,Ada,90.5,true,\"a, quoted \"\"note\"\"\"\n2,Alan,,false,x\n3,too,few\n4,Grace,7,true,y\n"
+        let path = try Self.temporaryFile(text, name: "data.csv")
+        let measure = try JobPlanner.measureFile(.csv(path: path))
+        #expect(measure.columns == ["id", "name", "score", "active", "note"])
+        #expect(measure.isExact && measure.estimatedItems == 4)
+        let partitions = JobPlanner.partitions(of: .csv(path: path), measure: measure, partitionSize: 1)
+        var records: [DatasetRecord] = []
+        for partition in partitions { records += try await Self.readAll(partition) }
+        #expect(records.count == 4)
+        guard case .item(let first) = records[0], case .item(let second) = records[1], case .malformed(let reason) = records[2] else {
+            Issue.record("unexpected records \(records)")
+            return
+        }
+        #expect(first == ["id": 1, "name": "Ada", "score": 90.5, "active": true, "note": "a, quoted \"note\""])
+        #expect(second["score"] == nil)  // an empty field is missing
+        #expect(reason.contains("3 fields"))
+        #expect(Self.ids(records) == [1, 2, 4])
+    }
+
+    @Test func aPythonBuiltCSVPartitionFromByteZeroSkipsTheHeader() async throws {
+        let path = try Self.temporaryFile("id,v\n1,a\n2,b\n", name: "d.csv")
+        let records = try await Self.readAll(.csv(path: path, start: 0, end: 100, columns: nil))
+        #expect(Self.ids(records) == [1, 2])
+    }
+
+    @Test func missingFileIsAClearError() async throws {
+        #expect(throws: JobError.self) { try JobPlanner.measureFile(.jsonLines(path: "/nonexistent/x.jsonl")) }
+        #expect(throws: JobError.self) { try FileRecordReader(.jsonLines(path: "/nonexistent/x.jsonl", start: 0, end: 10)) }
+    }
+
+    @Test func plannerSplitsAndSizesAutomatically() throws {
+        #expect(JobPlanner.automaticPartitionSize(items: 1_000_000, slots: 2) == 125_000)
+        #expect(JobPlanner.automaticPartitionSize(items: 1_000, slots: 8) == 1_000)
+        #expect(JobPlanner.automaticPartitionSize(items: 100_000_000, slots: 1) == 250_000)
+        #expect(JobPlanner.automaticPartitionSize(items: 10, slots: -5) == 1_000)
+        let list = JobPlanner.partitions(
+            of: .redisList(key: "k"), measure: DatasetMeasure(size: 10, estimatedItems: 10, isExact: true), partitionSize: 3)
+        #expect(list == [
+            .redisList(key: "k", start: 0, stop: 1), .redisList(key: "k", start: 2, stop: 4),
+            .redisList(key: "k", start: 5, stop: 6), .redisList(key: "k", start: 7, stop: 9),
+        ])
+        let many = JobPlanner.partitions(
+            of: .jsonLines(path: "p"), measure: DatasetMeasure(size: 1 << 30, estimatedItems: 100_000_000, isExact: false),
+            partitionSize: 1)
+        #expect(many.count == JobPlanner.maximumPartitions)
+    }
+
+    @Test func descriptorsRoundTripAndRefuseHostileRanges() throws {
+        let partition = DatasetPartition.csv(path: "/d.csv", start: 5, end: 9, columns: ["a"])
+        #expect(try DatasetPartition(json: partition.json) == partition)
+        for hostile: JSONValue in [
+            ["format": "jsonl", "path": "/x", "start": -1, "end": 5],
+            ["format": "jsonl", "path": "/x", "start": 9, "end": 5],
+            ["format": "jsonl", "path": "/x", "start": 0, "end": .integer(Int.max)],
+            ["format": "redis_list", "key": "k", "start": 0, "stop": 1e300],
+            ["format": "parquet", "path": "/x"],
+        ] {
+            #expect(throws: JobError.self) { try DatasetPartition(json: hostile) }
+        }
+    }
+
+    @Test func generatorIsDeterministicAndRealistic() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("celeriac-gen-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let first = directory + "/a.jsonl"
+        let second = directory + "/b.jsonl"
+        try DatasetGenerator(items: 2000, seed: 3).write(to: first)
+        try DatasetGenerator(items: 2000, seed: 3).write(to: second)
+        #expect(FileManager.default.contents(atPath: first) == FileManager.default.contents(atPath: second))
+        let result = try await LocalJobRunner.run(
+            function: "validation", parameters: ["rules": ["email": ["required": true, "format": "email"], "age": ["type": "integer"]]],
+            dataset: .jsonLines(path: first))
+        #expect(result["items"] == 2000)
+        let invalid = result["invalid"]?.intValue ?? 0
+        #expect(invalid > 60 && invalid < 300, "about 5% bad emails, 1% missing, 1% wrong age types: \(invalid)")
+        try DatasetGenerator(items: 500, seed: 3, format: .csv).write(to: directory + "/c.csv")
+        let csv = try await LocalJobRunner.run(function: "analysis", parameters: ["fields": ["age"]], dataset: .csv(path: directory + "/c.csv"))
+        #expect(csv["items"] == 500)
+        #expect(csv["failed_items"] == 0)
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
