@@ -17,14 +17,15 @@ struct CeleriacBenchCommand {
             CommandLineOption("round-trips", value: "N", help: "worker: sequential send().get() calls (default 2000)."),
             CommandLineOption("header", value: "N", help: "chord: header tasks per chord (default 1000)."),
             CommandLineOption("rounds", value: "N", help: "chord: chords per worker kind; medians are reported (default 5)."),
+            CommandLineOption("items", value: "N", help: "job: items in the generated dataset (default 1000000)."),
             .help,
         ]
         do {
             let commandLine = try ParsedCommandLine(CommandLine.arguments.dropFirst(), options: options)
             let suite = commandLine.positionals.first
-            if commandLine.flag("help") || !["resp", "enqueue", "worker", "chord", "codec"].contains(suite ?? "") {
+            if commandLine.flag("help") || !["resp", "enqueue", "worker", "chord", "codec", "job"].contains(suite ?? "") {
                 StandardStreams.printLine("""
-                    Usage: celeriac-bench resp|enqueue|worker|chord|codec [options]   (build with -c release)
+                    Usage: celeriac-bench resp|enqueue|worker|chord|codec|job [options]   (build with -c release)
 
                     resp     The RESP client vs redis-benchmark on a private redis-server:
                              unpipelined PING and LPUSH pipelined by 64, one connection each.
@@ -36,6 +37,9 @@ struct CeleriacBenchCommand {
                              Celeriac producer + worker vs Celery's (solo, prefork).
                     codec    The message layer alone, no Redis: building, encoding and
                              decoding task messages per second (median of 9 rounds).
+                    job      The main job: validation and analysis over a generated dataset,
+                             in-process vs one worker slot vs two (celeriac-worker processes),
+                             with the workers' peak RSS.
 
                     Options:
                     \(ParsedCommandLine.helpText(for: options))
@@ -45,6 +49,10 @@ struct CeleriacBenchCommand {
             #if DEBUG
             StandardStreams.printError("warning: a debug build; measure with 'swift run -c release'", program: program)
             #endif
+            if suite == "job" {
+                try await runJobBenchmark(commandLine)
+                return
+            }
             if suite == "codec" {
                 var benchmark = CodecBenchmark()
                 benchmark.messages = try commandLine.integer("tasks", in: 1_000...10_000_000) ?? benchmark.messages
@@ -147,11 +155,11 @@ private func runChordBenchmark(_ commandLine: ParsedCommandLine, python: String)
 }
 
 extension String {
-    fileprivate func padded(_ width: Int) -> String {
+    func padded(_ width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 
-    fileprivate func leftPadded(_ width: Int) -> String {
+    func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }
