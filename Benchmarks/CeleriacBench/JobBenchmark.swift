@@ -11,7 +11,7 @@ import RedisTestSupport
 /// - the workers' peak RSS (`VmHWM`), which must stay bounded whatever the dataset's size.
 struct JobBenchmark {
     var items = 1_000_000
-    var pairs = 3
+    var pairs = 5
     var functions: [(String, JSONValue)] = [
         ("validation", [
             "rules": [
@@ -28,50 +28,59 @@ struct JobBenchmark {
         var local: Double
         var oneSlot: Double
         var twoSlots: Double
+        /// Medians of the pairs' ratios: local time / one-slot time, one-slot / two-slot time.
+        var overhead: Double
+        var scaling: Double
         var rssOneSlot: Int
         var rssTwoSlots: Int
     }
 
+    /// Each pair runs the three back to back (in-process, then the one-slot worker's queue, then
+    /// the two-slot worker's), so a slow stretch of this noisy machine hits all three; the ratios
+    /// are the medians of the pairs' ratios.
     func run() async throws -> [Row] {
         try await withRedisServer { server in
             let path = server.directory.appendingPathComponent("bench.jsonl").path
             try DatasetGenerator(items: items, seed: 1).write(to: path)
-            var rows = functions.map { Row(function: $0.0, local: 0, oneSlot: 0, twoSlots: 0, rssOneSlot: 0, rssTwoSlots: 0) }
-            for slots in [1, 2] {
-                let worker = try startWorker(server, slots: slots)
-                let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
-                defer { Task { await app.close() } }
-                guard try await eventually(attempts: 1500, { (try await ControlClient(app: app).broadcast("ping", timeout: .milliseconds(200))).count == 1 }) else {
-                    throw BenchmarkError("the celeriac-worker did not come up; see \(server.directory.path)/bench-worker.log")
-                }
-                for (index, (function, parameters)) in functions.enumerated() {
-                    var local: [Double] = []
-                    var queued: [Double] = []
-                    for _ in 0..<pairs {
-                        if slots == 1 {
-                            let start = ContinuousClock.now
-                            let result = try await LocalJobRunner.run(function: function, parameters: parameters, dataset: .jsonLines(path: path))
-                            local.append((ContinuousClock.now - start).seconds)
-                            guard result["items"] == .integer(items) else { throw BenchmarkError("local \(function) read \(result["items"] ?? nil)") }
-                        }
+            let one = try startWorker(server, slots: 1)
+            let two = try startWorker(server, slots: 2)
+            let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
+            defer { Task { await app.close() } }
+            guard try await eventually(attempts: 1500, { (try await ControlClient(app: app).broadcast("ping", timeout: .milliseconds(200))).count == 2 }) else {
+                throw BenchmarkError("the celeriac-worker processes did not come up; see \(server.directory.path)/bench-worker*.log")
+            }
+            var rows: [Row] = []
+            for (function, parameters) in functions {
+                var local: [Double] = []
+                var oneSlot: [Double] = []
+                var twoSlots: [Double] = []
+                for _ in 0..<pairs {
+                    let start = ContinuousClock.now
+                    let result = try await LocalJobRunner.run(function: function, parameters: parameters, dataset: .jsonLines(path: path))
+                    local.append((ContinuousClock.now - start).seconds)
+                    guard result["items"] == .integer(items) else { throw BenchmarkError("local \(function) read \(result["items"] ?? nil)") }
+                    for slots in [1, 2] {
                         let start = ContinuousClock.now
-                        let job = try await app.jobs.submit(JobSpec(dataset: .jsonLines(path: path), function: function, parameters: parameters))
+                        // Automatic sizing as for a queue with only this worker: 4 partitions per slot.
+                        let job = try await app.jobs.submit(JobSpec(
+                            dataset: .jsonLines(path: path), function: function, parameters: parameters,
+                            partitionSize: .items(JobPlanner.automaticPartitionSize(items: items, slots: slots)), queue: "bench\(slots)"))
                         let result = try await job.result(timeout: .seconds(3600))
-                        queued.append((ContinuousClock.now - start).seconds)
+                        let seconds = (ContinuousClock.now - start).seconds
+                        if slots == 1 { oneSlot.append(seconds) } else { twoSlots.append(seconds) }
                         guard result["items"] == .integer(items) else { throw BenchmarkError("job \(function) read \(result["items"] ?? nil)") }
                     }
-                    if slots == 1 {
-                        rows[index].local = median(local)
-                        rows[index].oneSlot = median(queued)
-                    } else {
-                        rows[index].twoSlots = median(queued)
-                    }
                 }
-                let rss = peakRSS(worker.pid)
-                for index in rows.indices {
-                    if slots == 1 { rows[index].rssOneSlot = rss } else { rows[index].rssTwoSlots = rss }
-                }
-                await RedisServerProcess.onOwnThread { worker.terminate(grace: 20) }
+                rows.append(Row(
+                    function: function, local: median(local), oneSlot: median(oneSlot), twoSlots: median(twoSlots),
+                    overhead: median(zip(local, oneSlot).map { $0 / $1 }), scaling: median(zip(oneSlot, twoSlots).map { $0 / $1 }),
+                    rssOneSlot: 0, rssTwoSlots: 0))
+            }
+            let rss = (peakRSS(one.pid), peakRSS(two.pid))
+            for index in rows.indices { (rows[index].rssOneSlot, rows[index].rssTwoSlots) = rss }
+            await RedisServerProcess.onOwnThread {
+                one.terminate(grace: 20)
+                two.terminate(grace: 20)
             }
             return rows
         }
@@ -85,9 +94,9 @@ struct JobBenchmark {
         }
         return try ChildProcess(
             executable,
-            ["-c", String(slots), "-n", "bench\(slots)@%h", "-l", "warning", "--broker", server.url(database: 0),
+            ["-c", String(slots), "-n", "bench\(slots)@%h", "-Q", "bench\(slots)", "-l", "warning", "--broker", server.url(database: 0),
              "--backend", server.url(database: 1)],
-            outputPath: server.directory.appendingPathComponent("bench-worker.log").path)
+            outputPath: server.directory.appendingPathComponent("bench-worker\(slots).log").path)
     }
 
     /// The process's peak resident set (`VmHWM`), in bytes; 0 when unknown.
@@ -103,16 +112,16 @@ struct JobBenchmark {
 func runJobBenchmark(_ commandLine: ParsedCommandLine) async throws {
     var benchmark = JobBenchmark()
     benchmark.items = try commandLine.integer("items", in: 1_000...100_000_000) ?? benchmark.items
-    benchmark.pairs = try commandLine.integer("pairs", in: 1...99) ?? 3
+    benchmark.pairs = try commandLine.integer("pairs", in: 1...99) ?? 5
     let rows = try await benchmark.run()
     let title = "job over \(benchmark.items) items, median of \(benchmark.pairs)"
     let columns = "local/s".leftPadded(12) + "1 slot/s".leftPadded(12) + "2 slots/s".leftPadded(12)
-    StandardStreams.printLine(title.padded(34) + columns + "  (a) 1 slot/local  (b) 2/1 slots  worker RSS 1 / 2 slots")
+    StandardStreams.printLine(title.padded(34) + columns + "  (a) 1 slot/local  (b) 2/1 slots  peak RSS 1-slot / 2-slot worker")
     for row in rows {
         let rate = { (seconds: Double) in String(Int(Double(benchmark.items) / seconds)).leftPadded(12) }
         let rates: String = rate(row.local) + rate(row.oneSlot) + rate(row.twoSlots)
-        let overhead: String = String(format: "  %.2f", row.local / row.oneSlot).padded(20)
-        let scaling: String = String(format: "%.2fx", row.oneSlot / row.twoSlots).padded(13)
+        let overhead: String = String(format: "  %.2f", row.overhead).padded(20)
+        let scaling: String = String(format: "%.2fx", row.scaling).padded(13)
         StandardStreams.printLine(row.function.padded(34) + rates + overhead + scaling + "\(row.rssOneSlot >> 20) MB / \(row.rssTwoSlots >> 20) MB")
     }
 }

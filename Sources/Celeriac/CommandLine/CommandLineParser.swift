@@ -114,8 +114,9 @@ public struct ParsedCommandLine: Sendable {
     /// - Throws: ``UsageError`` when it is given but not such a number.
     public func duration(_ name: String) throws -> Duration? {
         guard let text = values[name] else { return nil }
-        guard let seconds = Double(text), seconds.isFinite, seconds >= 0 else {
-            throw UsageError("option '--\(name)' needs a number of seconds, got '\(text)'")
+        // Past 10^9 s (31 years) the milliseconds would not fit a Duration's arithmetic safely.
+        guard let seconds = Double(text), seconds.isFinite, seconds >= 0, seconds <= 1e9 else {
+            throw UsageError("option '--\(name)' needs a number of seconds (0 to 1e9), got '\(text)'")
         }
         return .milliseconds(Int64((seconds * 1000).rounded()))
     }

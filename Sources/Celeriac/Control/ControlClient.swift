@@ -20,14 +20,16 @@ public struct ControlClient: Sendable {
     }
 
     /// Broadcasts `method` and returns the replies by node name, collected until `timeout` (or
-    /// until `limit` replies came).
+    /// until `limit` replies came, or `quiet` passed after the last reply).
     /// - Parameters:
     ///   - destination: the node names to address; every worker when `nil`.
+    ///   - quiet: stop once replies came and none followed for this long (workers answer within
+    ///     milliseconds of each other); `nil` waits the whole timeout, as `celery inspect` does.
     ///   - reply: `false` for a cast (nothing is waited for; returns `[:]`).
     /// - Throws: ``RedisClientError``, ``RedisServerError``.
     public func broadcast(
         _ method: String, arguments: JSONObject = [:], destination: [String]? = nil, timeout: Duration = .seconds(1),
-        limit: Int? = nil, reply: Bool = true
+        limit: Int? = nil, quiet: Duration? = nil, reply: Bool = true
     ) async throws -> JSONObject {
         let pool = app.broker.pool
         let channel = ControlRequest.channel(database: pool.redis.database)
@@ -49,7 +51,8 @@ public struct ControlClient: Sendable {
             // Replies arrive on the reply queue; a connection of its own waits on it.
             let connection = try await RedisConnection.connect(pool.redis)
             do {
-                outcome = .success(try await collect(on: connection, queue: queue, ticket: ticket, timeout: timeout, limit: limit))
+                outcome = .success(
+                    try await collect(on: connection, queue: queue, ticket: ticket, timeout: timeout, limit: limit, quiet: quiet))
             } catch {
                 outcome = .failure(error)
             }
@@ -64,13 +67,15 @@ public struct ControlClient: Sendable {
     }
 
     private func collect(
-        on connection: RedisConnection, queue: String, ticket: String, timeout: Duration, limit: Int?
+        on connection: RedisConnection, queue: String, ticket: String, timeout: Duration, limit: Int?, quiet: Duration?
     ) async throws -> JSONObject {
         var replies = JSONObject()
         let deadline = ContinuousClock.now + timeout
+        var lastReply: ContinuousClock.Instant?
         while ContinuousClock.now < deadline, replies.count < (limit ?? .max) {
+            if let quiet, let lastReply, ContinuousClock.now - lastReply >= quiet { break }
             let left = deadline - ContinuousClock.now
-            guard let (_, value) = try await connection.brpop([queue], timeout: min(left, .milliseconds(100))) else {
+            guard let (_, value) = try await connection.brpop([queue], timeout: min(left, quiet ?? .milliseconds(100), .milliseconds(100))) else {
                 continue
             }
             // Replies to other broadcasts (another ticket) or unreadable ones are skipped.
@@ -78,6 +83,7 @@ public struct ControlClient: Sendable {
                 headers["ticket"]?.stringValue == ticket, case .object(let answer) = body
             else { continue }
             for (node, value) in answer { replies[node] = value }
+            lastReply = ContinuousClock.now
         }
         return replies
     }

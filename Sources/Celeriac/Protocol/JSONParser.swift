@@ -4,29 +4,78 @@
 /// and message headers must be written back as they came.
 struct JSONParser {
     private let bytes: [UInt8]
-    private var position = 0
+    /// Where the text starts and ends in `bytes` (a line of a larger buffer, or all of it).
+    private let start: Int
+    private let end: Int
+    private var position: Int
     private var depth = 0
     private static let maximumDepth = 512
+    /// How many key layouts ``parseRecord(_:in:layouts:)`` keeps.
+    static let recentLayouts = 8
 
     static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
+        try parse(bytes, in: bytes.indices)
+    }
+
+    /// Parses the JSON text in `bytes[range]` (a line of a dataset's read buffer: no copy).
+    static func parse(_ bytes: [UInt8], in range: Range<Int>) throws -> JSONValue {
+        var parser = JSONParser(bytes: bytes, range: range)
         parser.skipWhitespace()
         let value = try parser.parseValue()
-        parser.skipWhitespace()
-        guard parser.position == bytes.count else { throw parser.error("unexpected data after the JSON value") }
+        try parser.expectEnd()
         return value
     }
 
-    private init(bytes: [UInt8]) {
+    /// Parses one record of a dataset: like ``parse(_:in:)``, but an object whose keys are those of
+    /// a recent record (same bytes, same order: the common case of JSON Lines) shares that
+    /// record's layout instead of building its key list again. The newest ``recentLayouts``
+    /// sets of keys are kept in `layouts`.
+    static func parseRecord(_ bytes: [UInt8], in range: Range<Int>, layouts: inout [JSONKeyLayout]) throws -> JSONValue {
+        var parser = JSONParser(bytes: bytes, range: range)
+        parser.skipWhitespace()
+        guard parser.position < parser.end, bytes[parser.position] == UInt8(ascii: "{") else {
+            let value = try parser.parseValue()
+            try parser.expectEnd()
+            return value
+        }
+        var keys: [String] = []
+        var values: [JSONValue] = []
+        keys.reserveCapacity(layouts.first?.keys.count ?? 8)
+        values.reserveCapacity(layouts.first?.keys.count ?? 8)
+        try parser.parseMembers { keys.append($0); values.append($1) }
+        try parser.expectEnd()
+        if let index = layouts.firstIndex(where: { layout in
+            layout.keys.count == keys.count && zip(layout.keys, keys).allSatisfy { $0.utf8.elementsEqual($1.utf8) }
+        }) {
+            return .object(JSONObject(layout: layouts[index], values: values))
+        }
+        if Set(keys.map { Array($0.utf8) }).count == keys.count {
+            let fresh = JSONKeyLayout(keys)
+            layouts.insert(fresh, at: 0)
+            if layouts.count > recentLayouts { layouts.removeLast() }
+            return .object(JSONObject(layout: fresh, values: values))
+        }
+        return .object(JSONObject(zip(keys, values)))  // a repeated key keeps its last value
+    }
+
+    private init(bytes: [UInt8], range: Range<Int>) {
         self.bytes = bytes
+        self.start = range.lowerBound
+        self.end = min(range.upperBound, bytes.count)
+        self.position = range.lowerBound
+    }
+
+    private mutating func expectEnd() throws {
+        skipWhitespace()
+        guard position == end else { throw error("unexpected data after the JSON value") }
     }
 
     private func error(_ reason: String) -> CeleryProtocolError {
-        CeleryProtocolError(.invalidJSON, "invalid JSON at byte \(position): \(reason)")
+        CeleryProtocolError(.invalidJSON, "invalid JSON at byte \(position - start): \(reason)")
     }
 
     private mutating func skipWhitespace() {
-        while position < bytes.count {
+        while position < end {
             switch bytes[position] {
             case 0x20, 0x09, 0x0A, 0x0D: position += 1
             default: return
@@ -35,7 +84,7 @@ struct JSONParser {
     }
 
     private mutating func parseValue() throws -> JSONValue {
-        guard position < bytes.count else { throw error("unexpected end of input") }
+        guard position < end else { throw error("unexpected end of input") }
         switch bytes[position] {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
@@ -45,7 +94,7 @@ struct JSONParser {
         case UInt8(ascii: "n"): return try parseLiteral("null", .null)
         case UInt8(ascii: "N"): return try parseLiteral("NaN", .double(.nan))
         case UInt8(ascii: "I"): return try parseLiteral("Infinity", .double(.infinity))
-        case UInt8(ascii: "-") where position + 1 < bytes.count && bytes[position + 1] == UInt8(ascii: "I"):
+        case UInt8(ascii: "-") where position + 1 < end && bytes[position + 1] == UInt8(ascii: "I"):
             position += 1
             return try parseLiteral("Infinity", .double(-.infinity))
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
@@ -55,7 +104,7 @@ struct JSONParser {
 
     private mutating func parseLiteral(_ word: String, _ value: JSONValue) throws -> JSONValue {
         for expected in word.utf8 {
-            guard position < bytes.count, bytes[position] == expected else { throw error("expected '\(word)'") }
+            guard position < end, bytes[position] == expected else { throw error("expected '\(word)'") }
             position += 1
         }
         return value
@@ -67,31 +116,37 @@ struct JSONParser {
     }
 
     private mutating func parseObject() throws -> JSONValue {
+        var object = JSONObject()
+        try parseMembers { object[$0] = $1 }
+        return .object(object)
+    }
+
+    /// Reads an object's members in order, handing each to `member`.
+    private mutating func parseMembers(_ member: (String, JSONValue) -> Void) throws {
         try enter()
         defer { depth -= 1 }
         position += 1
-        var object = JSONObject()
         skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
+        if position < end, bytes[position] == UInt8(ascii: "}") {
             position += 1
-            return .object(object)
+            return
         }
         while true {
             skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a key") }
+            guard position < end, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a key") }
             let key = try parseString()
             skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
+            guard position < end, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
             position += 1
             skipWhitespace()
-            object[key] = try parseValue()
+            member(key, try parseValue())
             skipWhitespace()
-            guard position < bytes.count else { throw error("unterminated object") }
+            guard position < end else { throw error("unterminated object") }
             if bytes[position] == UInt8(ascii: ",") {
                 position += 1
             } else if bytes[position] == UInt8(ascii: "}") {
                 position += 1
-                return .object(object)
+                return
             } else {
                 throw error("expected ',' or '}'")
             }
@@ -104,7 +159,7 @@ struct JSONParser {
         position += 1
         var elements: [JSONValue] = []
         skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+        if position < end, bytes[position] == UInt8(ascii: "]") {
             position += 1
             return .array(elements)
         }
@@ -112,7 +167,7 @@ struct JSONParser {
             skipWhitespace()
             elements.append(try parseValue())
             skipWhitespace()
-            guard position < bytes.count else { throw error("unterminated array") }
+            guard position < end else { throw error("unterminated array") }
             if bytes[position] == UInt8(ascii: ",") {
                 position += 1
             } else if bytes[position] == UInt8(ascii: "]") {
@@ -128,7 +183,7 @@ struct JSONParser {
         position += 1  // opening quote
         // Most strings have no escapes: made from their bytes in place.
         let start = position
-        while position < bytes.count {
+        while position < end {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
                 position += 1
@@ -139,14 +194,14 @@ struct JSONParser {
         }
         var utf8 = Array(bytes[start..<position])
         while true {
-            guard position < bytes.count else { throw error("unterminated string") }
+            guard position < end else { throw error("unterminated string") }
             let byte = bytes[position]
             position += 1
             switch byte {
             case UInt8(ascii: "\""):
                 return String(decoding: utf8, as: UTF8.self)
             case UInt8(ascii: "\\"):
-                guard position < bytes.count else { throw error("unterminated escape") }
+                guard position < end else { throw error("unterminated escape") }
                 let escape = bytes[position]
                 position += 1
                 switch escape {
@@ -168,7 +223,7 @@ struct JSONParser {
     /// `\uXXXX` (after the `\u`), joining surrogate pairs; a lone surrogate becomes U+FFFD.
     private mutating func parseUnicodeEscape() throws -> [UInt8] {
         var scalarValue = try parseHex4()
-        if (0xD800...0xDBFF).contains(scalarValue), position + 6 <= bytes.count,
+        if (0xD800...0xDBFF).contains(scalarValue), position + 6 <= end,
             bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u")
         {
             let saved = position
@@ -185,7 +240,7 @@ struct JSONParser {
     }
 
     private mutating func parseHex4() throws -> UInt32 {
-        guard position + 4 <= bytes.count else { throw error("truncated \\u escape") }
+        guard position + 4 <= end else { throw error("truncated \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
             let byte = bytes[position]
@@ -206,7 +261,7 @@ struct JSONParser {
         let start = position
         var isInteger = true
         if bytes[position] == UInt8(ascii: "-") { position += 1 }
-        while position < bytes.count {
+        while position < end {
             let byte = bytes[position]
             if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
                 position += 1

@@ -48,6 +48,26 @@ import Testing
         #expect(malformed[1] == "not a JSON object")
     }
 
+    @Test func recordsShareKeyLayoutsSafely() throws {
+        var layouts: [JSONKeyLayout] = []
+        func parse(_ text: String) throws -> JSONValue {
+            let bytes = Array(("  " + text + "  ").utf8)
+            return try JSONParser.parseRecord(bytes, in: 2..<(bytes.count - 2), layouts: &layouts)
+        }
+        #expect(try parse(#"{"a": 1, "b": [2]}"#) == ["a": 1, "b": [2]])
+        #expect(try parse(#"{"a": 3, "b": 4}"#).objectValue?.keys == ["a", "b"])
+        #expect(layouts.count == 1)
+        #expect(try parse(#"{"b": 1, "a": 2}"#).objectValue?.keys == ["b", "a"])  // another order, another layout
+        #expect(try parse(#"{"a": 1, "a": 2}"#) == ["a": 2])  // a repeated key keeps its last value
+        // Canonically equal but different bytes: different keys, as Python sees them.
+        let object = try parse("{\"\u{E9}\": 1, \"e\u{301}\": 2}")
+        #expect(object.objectValue?.count == 2)
+        #expect(try parse("[1]") == [1])
+        #expect(throws: (any Error).self) { try parse(#"{"a": 1} x"#) }
+        for _ in 0..<20 { _ = try parse("{\"k\(layouts.count)\": 1, \"z\": \(Int.random(in: 0...9))}") }
+        #expect(layouts.count <= JSONParser.recentLayouts)
+    }
+
     @Test func csvRowsWithQuotesTypesAndWrongFieldCounts() async throws {
         let text = "id,name,score,active,note\n1,Ada,90.5,true,\"a, quoted \"\"note\"\"\"\n2,Alan,,false,x\n3,too,few\n4,Grace,7,true,y\n"
         let path = try Self.temporaryFile(text, name: "data.csv")

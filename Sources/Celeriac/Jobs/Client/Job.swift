@@ -59,17 +59,26 @@ public struct Job: Sendable {
         }
     }
 
-    /// Waits until the job finishes and returns its final status.
+    /// Waits until the job finishes and returns its final status. It waits on the reduce task's
+    /// result (published the moment it is stored), re-reading the status at least every `poll`
+    /// (a cancelled job has no reduce result).
     /// - Throws: ``CeleriacError`` `timeout`; ``JobError`` `notFound`; ``RedisClientError``.
     public func wait(timeout: Duration? = nil, poll interval: Duration = .milliseconds(250)) async throws -> JobStatus {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         while true {
             let status = try await status()
             if status.state.isFinished { return status }
-            if let deadline, ContinuousClock.now >= deadline {
+            let left = deadline.map { $0 - ContinuousClock.now }
+            if let left, left <= .zero {
                 throw CeleriacError(.timeout, "job \(id) did not finish within \(timeout.map { "\($0)" } ?? "")")
             }
-            try await Task.sleep(for: interval)
+            let slice = min(left ?? interval, interval)
+            if let reduceID = status.reduceTaskID {
+                // Returns at once when the reduce result is stored; a timeout is the next poll.
+                _ = try? await client.app.backend.waitForReadyState(of: reduceID, timeout: slice)
+            } else {
+                try await Task.sleep(for: slice)
+            }
         }
     }
 

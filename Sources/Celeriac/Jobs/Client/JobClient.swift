@@ -127,9 +127,11 @@ public struct JobClient: Sendable {
         return user.map { "\($0) (\(origin))" } ?? origin
     }
 
-    /// The worker slots that answer `inspect stats` within half a second (1 when none do).
+    /// The worker slots that answer `inspect stats` (within a second, collected until 50 ms pass
+    /// without another reply); 1 when none answer.
     public func liveSlots() async -> Int {
-        guard let replies = try? await ControlClient(app: app).broadcast("stats", timeout: .milliseconds(500)) else { return 1 }
+        guard let replies = try? await ControlClient(app: app).broadcast("stats", timeout: .seconds(1), quiet: .milliseconds(50))
+        else { return 1 }
         let slots = replies.values.reduce(0) { total, reply in
             total + min(max(reply["pool"]?["max-concurrency"]?.intValue ?? 0, 0), 10_000)
         }

@@ -77,6 +77,8 @@ struct FileRecordReader: PartitionReader {
     private var lines: FileLineReader
     private let columns: [String]?
     private let layout: JSONKeyLayout?
+    /// The key layouts of recent JSON records (shared by the objects parsed with them).
+    private var recentLayouts: [JSONKeyLayout] = []
     static let batchSize = 512
 
     /// - Throws: ``JobError`` `datasetUnavailable` (missing file, unreadable CSV header).
@@ -112,15 +114,16 @@ struct FileRecordReader: PartitionReader {
     mutating func nextBatch() async throws -> [DatasetRecord]? {
         var batch: [DatasetRecord] = []
         batch.reserveCapacity(Self.batchSize)
-        while batch.count < Self.batchSize, let line = try lines.nextLine() {
-            if line.tooLong {
+        while batch.count < Self.batchSize, let (range, tooLong) = try lines.nextLineRange() {
+            let bytes = lines.buffer
+            if tooLong {
                 batch.append(.malformed("line longer than \(FileLineReader.maximumLineLength) bytes"))
-            } else if line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
+            } else if bytes[range].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
                 continue  // blank lines are not records
             } else if let columns {
-                batch.append(record(csv: line.bytes, columns: columns))
+                batch.append(record(csv: bytes[range], columns: columns))
             } else {
-                batch.append(Self.record(json: line.bytes))
+                batch.append(Self.record(json: bytes, range, layouts: &recentLayouts))
             }
         }
         if batch.isEmpty {
@@ -137,9 +140,12 @@ struct FileRecordReader: PartitionReader {
         return Int((Double(records) * Double(size) / Double(read)).rounded())
     }
 
-    static func record(json line: ArraySlice<UInt8>) -> DatasetRecord {
+    /// The record of the JSON text `bytes[range]`.
+    static func record(json bytes: [UInt8], _ range: Range<Int>, layouts: inout [JSONKeyLayout]) -> DatasetRecord {
         do {
-            guard case .object(let object) = try JSONValue(parsing: line) else { return .malformed("not a JSON object") }
+            guard case .object(let object) = try JSONParser.parseRecord(bytes, in: range, layouts: &layouts) else {
+                return .malformed("not a JSON object")
+            }
             return .item(object)
         } catch {
             return .malformed("not valid JSON: \(error)")
@@ -168,6 +174,7 @@ struct RedisListReader: PartitionReader {
     private var next: Int
     let stop: Int
     let start: Int
+    private var recentLayouts: [JSONKeyLayout] = []
     static let batchSize = 1000
 
     init(pool: RedisConnectionPool, key: String, start: Int, stop: Int) {
@@ -191,7 +198,7 @@ struct RedisListReader: PartitionReader {
         // A short read means the list ended early (it shrank since the job was planned).
         next = elements.count < last - first + 1 ? stop + 1 : last + 1
         guard !elements.isEmpty else { return nil }
-        return elements.map { FileRecordReader.record(json: $0[...]) }
+        return elements.map { FileRecordReader.record(json: $0, $0.indices, layouts: &recentLayouts) }
     }
 
     func estimatedTotal(afterReading records: Int) -> Int { stop - start + 1 }

@@ -14,7 +14,8 @@ struct FileLineReader {
     private let handle: FileHandle
     let start: Int
     let end: Int
-    private var buffer: [UInt8] = []
+    /// The bytes read and not yet dropped; ``nextLine()``'s ranges index it until the next call.
+    private(set) var buffer: [UInt8] = []
     private var cursor = 0
     /// The file offset of `buffer[0]`.
     private var bufferOffset: Int
@@ -47,6 +48,12 @@ struct FileLineReader {
     /// The next line's bytes (without `\n` or `\r\n`), `nil` past the range; an over-long line
     /// comes back empty with `tooLong` set.
     mutating func nextLine() throws -> (bytes: ArraySlice<UInt8>, tooLong: Bool)? {
+        guard let (range, tooLong) = try nextLineRange() else { return nil }
+        return (buffer[range], tooLong)
+    }
+
+    /// The next line as a range of ``buffer`` (valid until the next call); see ``nextLine()``.
+    mutating func nextLineRange() throws -> (range: Range<Int>, tooLong: Bool)? {
         guard !finished else { return nil }
         if lineOffset >= end {
             finished = true
@@ -56,18 +63,18 @@ struct FileLineReader {
         var tooLong = false
         while true {
             if let newline = buffer[searchFrom...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = buffer[cursor..<newline]
+                let line = cursor..<newline
                 cursor = newline + 1
-                return (tooLong ? [] : Self.trimmingCarriageReturn(line), tooLong)
+                return (tooLong ? cursor..<cursor : trimmingCarriageReturn(line), tooLong)
             }
             if atEOF {
                 guard cursor < buffer.count else {
                     finished = true
                     return nil
                 }
-                let line = buffer[cursor...]
+                let line = cursor..<buffer.count
                 cursor = buffer.count
-                return (tooLong ? [] : Self.trimmingCarriageReturn(line), tooLong)
+                return (tooLong ? cursor..<cursor : trimmingCarriageReturn(line), tooLong)
             }
             if buffer.count - cursor > Self.maximumLineLength {
                 // Drop what is buffered of this line and go on looking for its end.
@@ -102,8 +109,8 @@ struct FileLineReader {
         buffer.append(contentsOf: data)
     }
 
-    private static func trimmingCarriageReturn(_ line: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        line.last == UInt8(ascii: "\r") ? line.dropLast() : line
+    private func trimmingCarriageReturn(_ line: Range<Int>) -> Range<Int> {
+        !line.isEmpty && buffer[line.upperBound - 1] == UInt8(ascii: "\r") ? line.lowerBound..<(line.upperBound - 1) : line
     }
 
     func close() {
