@@ -13,11 +13,12 @@ struct CeleriacBenchCommand {
             CommandLineOption("pairs", value: "N", help: "resp, enqueue: peer/Celeriac pairs; medians are reported (default 9)."),
             CommandLineOption("tasks", value: "N", help: "enqueue: single sends per run (default 2000); worker: tasks (default 10000)."),
             CommandLineOption("python", value: "PATH", help: "enqueue, worker: Python with Celery (default .venv/bin/python)."),
-            CommandLineOption("celeriac-only", help: "enqueue, worker: skip the Celery runs (profiling; no ratios)."),
+            CommandLineOption("celeriac-only", help: "enqueue, worker, job: skip the Celery runs (profiling; no ratios)."),
             CommandLineOption("round-trips", value: "N", help: "worker: sequential send().get() calls (default 2000)."),
             CommandLineOption("header", value: "N", help: "chord: header tasks per chord (default 1000)."),
             CommandLineOption("rounds", value: "N", help: "chord: chords per worker kind; medians are reported (default 5)."),
             CommandLineOption("items", value: "N", help: "job: items in the generated dataset (default 1000000)."),
+            CommandLineOption("celery-items", value: "N", help: "job: items of the Celery comparison (default: --items)."),
             .help,
         ]
         do {
@@ -39,7 +40,8 @@ struct CeleriacBenchCommand {
                              decoding task messages per second (median of 9 rounds).
                     job      The main job: validation and analysis over a generated dataset,
                              in-process vs one worker slot vs two (celeriac-worker processes),
-                             with the workers' peak RSS.
+                             with the workers' peak RSS; then Celery (prefork -c 2) running the
+                             same jobs written as the seed's pattern and as summaries.
 
                     Options:
                     \(ParsedCommandLine.helpText(for: options))

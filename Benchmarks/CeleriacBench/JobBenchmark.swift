@@ -23,6 +23,20 @@ struct JobBenchmark {
         ("analysis", ["fields": ["age", "score", "amount"]]),
     ]
 
+    /// Python with Celery, for the comparison with Celery's two ways of writing the job (`nil`: skipped).
+    var python: String?
+    /// Items of the Celery comparison's dataset (the seed pattern needs GBs of RSS at 1,000,000).
+    var celeryItems: Int?
+
+    /// One Celery run: the pattern, the function, items per second, the pool's peak child RSS.
+    struct CeleryRow {
+        var pattern: String
+        var function: String
+        var itemsPerSecond: Double
+        var celeriacItemsPerSecond: Double
+        var rss: Int
+    }
+
     struct Row {
         var function: String
         var local: Double
@@ -38,7 +52,7 @@ struct JobBenchmark {
     /// Each pair runs the three back to back (in-process, then the one-slot worker's queue, then
     /// the two-slot worker's), so a slow stretch of this noisy machine hits all three; the ratios
     /// are the medians of the pairs' ratios.
-    func run() async throws -> [Row] {
+    func run() async throws -> ([Row], [CeleryRow]) {
         try await withRedisServer { server in
             let path = server.directory.appendingPathComponent("bench.jsonl").path
             try DatasetGenerator(items: items, seed: 1).write(to: path)
@@ -78,12 +92,72 @@ struct JobBenchmark {
             }
             let rss = (peakRSS(one.pid), peakRSS(two.pid))
             for index in rows.indices { (rows[index].rssOneSlot, rows[index].rssTwoSlots) = rss }
+            var celery: [CeleryRow] = []
+            if let python {
+                celery = try await celeryRuns(server, python: python, app: app)
+            }
             await RedisServerProcess.onOwnThread {
                 one.terminate(grace: 20)
                 two.terminate(grace: 20)
             }
-            return rows
+            return (rows, celery)
         }
+    }
+
+    /// Celery 5.7 with `-P prefork -c 2` over its own copy of the data (``celeryItems`` items), the
+    /// summary pattern first (the pool's children keep their peak RSS), then the seed's; each
+    /// against Celeriac's two-slot worker on the same file, just before.
+    private func celeryRuns(_ server: RedisServerProcess, python: String, app: CeleriacApp) async throws -> [CeleryRow] {
+        let count = celeryItems ?? items
+        let path = server.directory.appendingPathComponent("celery.jsonl").path
+        try DatasetGenerator(items: count, seed: 2).write(to: path)
+        let script = URL(fileURLWithPath: BenchmarkWorkers.celeryScript).deletingLastPathComponent()
+            .appendingPathComponent("celery_job_bench.py").path
+        let environment = BenchmarkWorkers.environment(server)
+        let worker = try ChildProcess(
+            python,
+            ["-m", "celery", "-A", "celery_job_bench", "worker", "-l", "WARNING", "-P", "prefork", "-c", "2", "-Q", "celery",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            environment: environment, outputPath: server.directory.appendingPathComponent("celery-job-worker.log").path)
+        do {
+            let rows = try await celeryRows(
+                worker: worker, python: python, script: script, path: path, count: count, app: app, environment: environment)
+            await RedisServerProcess.onOwnThread { worker.terminate(grace: 20) }
+            return rows
+        } catch {
+            await RedisServerProcess.onOwnThread { worker.terminate(grace: 20) }
+            throw error
+        }
+    }
+
+    private func celeryRows(
+        worker: ChildProcess, python: String, script: String, path: String, count: Int, app: CeleriacApp,
+        environment: [String: String?]
+    ) async throws -> [CeleryRow] {
+        var rows: [CeleryRow] = []
+        for pattern in ["summary", "seed"] {
+            for (function, parameters) in functions {
+                let start = ContinuousClock.now
+                let job = try await app.jobs.submit(JobSpec(
+                    dataset: .jsonLines(path: path), function: function, parameters: parameters,
+                    partitionSize: .items(JobPlanner.automaticPartitionSize(items: count, slots: 2)), queue: "bench2"))
+                _ = try await job.result(timeout: .seconds(3600))
+                let celeriac = Double(count) / (ContinuousClock.now - start).seconds
+                let run = try await CommandRunner.run(
+                    URL(fileURLWithPath: python), [script, pattern, function, path, "8"], environment: environment)
+                guard run.status == 0, let report = try? JSONValue(parsing: run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)),
+                    let seconds = report["seconds"]?.doubleValue, seconds > 0
+                else {
+                    throw BenchmarkError("the Celery \(pattern) \(function) run failed: \(run.standardError.suffix(2000))")
+                }
+                let children = (try? String(contentsOfFile: "/proc/\(worker.pid ?? 0)/task/\(worker.pid ?? 0)/children", encoding: .utf8)) ?? ""
+                let rss = children.split(separator: " ").compactMap { pid_t($0) }.map(peakRSS).max() ?? 0
+                rows.append(CeleryRow(
+                    pattern: pattern, function: function, itemsPerSecond: Double(count) / seconds, celeriacItemsPerSecond: celeriac,
+                    rss: rss))
+            }
+        }
+        return rows
     }
 
     private func startWorker(_ server: RedisServerProcess, slots: Int) throws -> ChildProcess {
@@ -113,7 +187,15 @@ func runJobBenchmark(_ commandLine: ParsedCommandLine) async throws {
     var benchmark = JobBenchmark()
     benchmark.items = try commandLine.integer("items", in: 1_000...100_000_000) ?? benchmark.items
     benchmark.pairs = try commandLine.integer("pairs", in: 1...99) ?? 5
-    let rows = try await benchmark.run()
+    benchmark.celeryItems = try commandLine.integer("celery-items", in: 1_000...100_000_000)
+    if !commandLine.flag("celeriac-only") {
+        let python = commandLine.value("python") ?? FileManager.default.currentDirectoryPath + "/.venv/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw BenchmarkError("no Python with Celery at \(python): run scripts/test.sh once, pass --python, or --celeriac-only")
+        }
+        benchmark.python = python
+    }
+    let (rows, celery) = try await benchmark.run()
     let title = "job over \(benchmark.items) items, median of \(benchmark.pairs)"
     let columns = "local/s".leftPadded(12) + "1 slot/s".leftPadded(12) + "2 slots/s".leftPadded(12)
     StandardStreams.printLine(title.padded(34) + columns + "  (a) 1 slot/local  (b) 2/1 slots  peak RSS 1-slot / 2-slot worker")
@@ -123,5 +205,16 @@ func runJobBenchmark(_ commandLine: ParsedCommandLine) async throws {
         let overhead: String = String(format: "  %.2f", row.overhead).padded(20)
         let scaling: String = String(format: "%.2fx", row.scaling).padded(13)
         StandardStreams.printLine(row.function.padded(34) + rates + overhead + scaling + "\(row.rssOneSlot >> 20) MB / \(row.rssTwoSlots >> 20) MB")
+    }
+    guard !celery.isEmpty else { return }
+    StandardStreams.printLine(
+        "Celery -P prefork -c 2, \(benchmark.celeryItems ?? benchmark.items) items".padded(34) + "celery/s".leftPadded(12)
+            + "celeriac/s".leftPadded(12) + "  ratio   Celery pool peak child RSS")
+    for row in celery {
+        let name = "\(row.pattern) pattern, \(row.function)"
+        let rates: String = String(Int(row.itemsPerSecond)).leftPadded(12) + String(Int(row.celeriacItemsPerSecond)).leftPadded(12)
+        StandardStreams.printLine(
+            name.padded(34) + rates + String(format: "  %.1fx", row.celeriacItemsPerSecond / row.itemsPerSecond).padded(9)
+                + "\(row.rss >> 20) MB")
     }
 }

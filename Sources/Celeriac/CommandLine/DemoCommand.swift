@@ -20,7 +20,7 @@ public enum DemoCommand {
     static let analysisParameters: JSONValue = [
         "fields": ["age", "score", "amount"],
         "categories": [
-            "rules": [["class": "big spender", "when": "amount >= 5000"], ["class": "high score", "when": "score >= 90"]],
+            "rules": [["class": "big spender", "when": "amount >= 500"], ["class": "high score", "when": "score >= 90"]],
             "default": "regular",
         ],
     ]
@@ -226,7 +226,7 @@ final class DemoProcesses {
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = ["-c", "1", "-n", "demo\(index)-\(tag)@%h", "-l", "warning", "--broker", brokerURL]
             let log = (directory as NSString).appendingPathComponent("worker\(index).log")
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             let handle = FileHandle(forWritingAtPath: log)
             process.standardOutput = handle
             process.standardError = handle

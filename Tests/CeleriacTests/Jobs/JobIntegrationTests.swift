@@ -7,7 +7,10 @@ import Testing
 /// Jobs end to end: a private redis-server, two `celeriac-worker` processes (one slot each), real
 /// files. The distributed result must equal the same function run in one process.
 @Suite(.serialized) struct JobIntegrationTests {
-    static let items = 200_000
+    /// 200,000 items; the AddressSanitizer pass of scripts/test.sh sets fewer (its workers run
+    /// several times slower, and the same code paths are covered).
+    static let items = ProcessInfo.processInfo.environment["CELERIAC_JOB_TEST_ITEMS"].flatMap(Int.init)
+        .map { min(max($0, 10_000), 1_000_000) } ?? 200_000
 
     /// Runs `body` with the server, two worker processes and a generated dataset of ``items``
     /// items with three malformed lines.
@@ -65,7 +68,7 @@ import Testing
             for (function, parameters) in Self.cases {
                 let parameters = try JSONValue(parsing: parameters)
                 let job = try await app.jobs.submit(
-                    JobSpec(dataset: .jsonLines(path: path), function: function, parameters: parameters, partitionSize: .items(15_000)))
+                    JobSpec(dataset: .jsonLines(path: path), function: function, parameters: parameters, partitionSize: .items(Self.items / 13)))
                 let distributed = try await job.result(timeout: .seconds(300))
                 let local = try await LocalJobRunner.run(function: function, parameters: parameters, dataset: .jsonLines(path: path))
                 #expect(distributed["items"] == .integer(Self.items + 3))
@@ -100,7 +103,7 @@ import Testing
             let job = try await app.jobs.submit(JobSpec(
                 dataset: .jsonLines(path: path), function: "transformation",
                 parameters: ["drop": ["name"], "convert": ["age": "integer"], "compute": ["double_amount": "amount * 2"]],
-                partitionSize: .items(40_000), output: .directory(output)))
+                partitionSize: .items(Self.items / 5), output: .directory(output)))
             let result = try await job.result(timeout: .seconds(300))
             #expect(result["written"] == .integer(Self.items))
             let manifest = try JSONValue(parsing: try #require(FileManager.default.contents(atPath: output + "/manifest.json")))
@@ -122,7 +125,7 @@ import Testing
             try await app.broker.pool.delete(["enriched"])
             let enrich = try await app.jobs.submit(JobSpec(
                 dataset: .jsonLines(path: path), function: "enrichment", parameters: ["derive": ["email_domain": "email", "age_band": "age"]],
-                partitionSize: .items(50_000), output: .redisList(key: "enriched")))
+                partitionSize: .items(Self.items / 4), output: .redisList(key: "enriched")))
             let enriched = try await enrich.result(timeout: .seconds(300))
             #expect(enriched["written"] == .integer(Self.items))
             #expect(try await app.broker.pool.llen("enriched") == Self.items)
@@ -148,7 +151,7 @@ import Testing
     @Test func cancelStopsTheJobAndLeavesWorkersHealthy() async throws {
         try await withJobCluster { app, path, _ in
             let job = try await app.jobs.submit(JobSpec(
-                dataset: .jsonLines(path: path), function: "analysis", parameters: ["fields": ["amount"]], partitionSize: .items(2_000)))
+                dataset: .jsonLines(path: path), function: "analysis", parameters: ["fields": ["amount"]], partitionSize: .items(Self.items / 100)))
             let started = try await eventually(attempts: 1000) { try await job.status().itemsProcessed > 0 }
             try #require(started)
             #expect(try await job.cancel())
@@ -166,7 +169,7 @@ import Testing
             // The workers still run the next job.
             let next = try await app.jobs.submit(JobSpec(
                 dataset: .jsonLines(path: path), function: "classification",
-                parameters: ["rules": [["class": "a", "when": "amount > 10"]]], partitionSize: .items(100_000)))
+                parameters: ["rules": [["class": "a", "when": "amount > 10"]]], partitionSize: .items(Self.items / 2)))
             #expect(try await next.result(timeout: .seconds(300))["items"] == .integer(Self.items + 3))
             #expect(try await app.jobs.statistics().cancelled == 1)
         }

@@ -116,7 +116,7 @@ public enum JobPlanner {
             defer { reader.close() }
             var lines = 0
             var sampled = 0
-            while let line = try reader.nextLine() {
+            while try reader.nextLineRange() != nil {
                 lines += 1
                 sampled = reader.lineOffset - firstByte
             }

@@ -56,9 +56,14 @@ public struct JobStatus: Sendable, Hashable {
         let running = progress.filter { $0["state"]?.stringValue == "running" }
         let total = max(count("partitions_total") ?? progress.count, progress.count)
         let processed = progress.reduce(0) { $0 + clamped($1["processed"]) }
-        let known = progress.reduce(0) { $0 + max(clamped($1["total"]), clamped($1["processed"])) }
         let estimated = count("items_estimated") ?? 0
         let perPartition = total > 0 ? Double(estimated) / Double(total) : 0
+        // A partition that has just started has no estimate of its own yet: the job's share.
+        let known = progress.reduce(0) { sum, entry in
+            let reported = max(clamped(entry["total"]), clamped(entry["processed"]))
+            let done = entry["state"]?.stringValue != "running"
+            return sum + (reported > 0 || done ? reported : Int(perPartition.rounded()))
+        }
         let unseen = Int((Double(max(total - progress.count, 0)) * perPartition).rounded())
         var state = text("state").flatMap(JobState.init(rawValue:)) ?? (progress.isEmpty ? .pending : .running)
         if state == .pending, !progress.isEmpty { state = .running }
