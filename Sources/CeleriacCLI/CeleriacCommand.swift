@@ -55,7 +55,7 @@ struct CeleriacCommand {
             exit(await JobCommand.main(program: "\(program) job", arguments: arguments))
         case "dataset":
             arguments.removeFirst()
-            exit(await JobCommand.dataset(program: "\(program) dataset", arguments: arguments))
+            exit(await DatasetCommand.main(program: "\(program) dataset", arguments: arguments))
         case "ping":
             arguments.removeFirst()
             await ping(arguments)

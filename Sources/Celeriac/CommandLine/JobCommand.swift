@@ -1,8 +1,7 @@
 import Dispatch
-import Synchronization
 import Foundation
 
-/// `celeriac job run|status|result|cancel|list|stats` and `celeriac dataset generate`.
+/// `celeriac job run|status|result|cancel|list|stats`.
 public enum JobCommand {
     static let usage = """
         Usage: celeriac job <run|status|result|cancel|list|stats> [options]
@@ -294,78 +293,5 @@ public enum JobCommand {
             row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n")
-    }
-
-    /// `celeriac dataset generate --items N [--seed S] [--format jsonl|csv] --output PATH`.
-    public static func dataset(program: String, arguments: [String]) async -> Int32 {
-        guard arguments.first == "generate" else {
-            StandardStreams.printError("usage: celeriac dataset generate --items N --output PATH", program: program)
-            return arguments.first == "--help" ? ExitStatus.success : ExitStatus.usage
-        }
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments.dropFirst(), program: "\(program) generate",
-            usage: "celeriac dataset generate --items N [--seed S] [--format jsonl|csv] --output PATH",
-            summary: """
-                Writes realistic test data: ids, names, emails (some invalid), ages, scores, amounts, categories,
-                timestamps, with a share of missing fields and wrong types. The same seed writes the same file.
-                """,
-            options: [
-                CommandLineOption("items", short: "n", value: "N", help: "How many items."),
-                CommandLineOption("seed", value: "S", help: "Random seed (default 42)."),
-                CommandLineOption("format", value: "jsonl|csv", help: "File format (default jsonl)."),
-                CommandLineOption("output", short: "o", value: "PATH", help: "The file to write."),
-            ])
-        do {
-            guard let items = try commandLine.integer("items", in: 0...1_000_000_000) else { throw UsageError("give --items N") }
-            guard let output = commandLine.value("output") else { throw UsageError("give --output PATH") }
-            let seed = try commandLine.integer("seed", in: 0...Int.max) ?? 42
-            guard let format = DatasetGenerator.Format(rawValue: commandLine.value("format") ?? "jsonl") else {
-                throw UsageError("--format must be jsonl or csv")
-            }
-            let began = ContinuousClock.now
-            try DatasetGenerator(items: items, seed: UInt64(seed), format: format).write(to: output)
-            let seconds = (ContinuousClock.now - began).timeInterval
-            StandardStreams.printLine("wrote \(JobProgressDisplay.grouped(items)) items to \(output) in \(String(format: "%.1f", seconds)) s")
-            return ExitStatus.success
-        } catch let error as UsageError {
-            StandardStreams.printError("\(error); run '\(program) generate --help'", program: program)
-            return ExitStatus.usage
-        } catch {
-            StandardStreams.printError("\(error)", program: program)
-            return ExitStatus.failure
-        }
-    }
-}
-
-/// Notices Ctrl-C (SIGINT) and SIGTERM while a command follows a job, instead of dying.
-final class InterruptWatch {
-    /// Set from the signal handler's queue, read by the command's task.
-    private final class Flag: Sendable {
-        private let state = Mutex(false)
-        func set() { state.withLock { $0 = true } }
-        var isSet: Bool { state.withLock { $0 } }
-    }
-
-    private let flag = Flag()
-    private var sources: [any DispatchSourceSignal] = []
-
-    init() {
-        let flag = flag
-        sources = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { flag.set() }
-            source.resume()
-            return source
-        }
-    }
-
-    var interrupted: Bool { flag.isSet }
-
-    func stop() {
-        for source in sources { source.cancel() }
-        sources = []
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
     }
 }

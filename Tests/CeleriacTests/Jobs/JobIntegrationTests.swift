@@ -14,7 +14,9 @@ import Testing
 
     /// Runs `body` with the server, two worker processes and a generated dataset of ``items``
     /// items with three malformed lines.
-    func withJobCluster(_ body: (CeleriacApp, String, RedisServerProcess) async throws -> Void) async throws {
+    func withJobCluster(
+        workerArguments: [String] = [], _ body: (CeleriacApp, String, RedisServerProcess, [ChildProcess]) async throws -> Void
+    ) async throws {
         try await withRedisServer { server in
             let directory = server.directory.appendingPathComponent("data").path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -29,7 +31,8 @@ import Testing
             let workers = try (1...2).map { index in
                 try ChildProcess(
                     worker,
-                    ["-c", "1", "-n", "jobs\(index)@%h", "--broker", server.url(database: 0), "--backend", server.url(database: 1)],
+                    ["-c", "1", "-n", "jobs\(index)@%h", "--broker", server.url(database: 0), "--backend", server.url(database: 1)]
+                        + workerArguments,
                     outputPath: server.directory.appendingPathComponent("worker\(index).log").path)
             }
             let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
@@ -37,7 +40,7 @@ import Testing
                 let control = ControlClient(app: app)
                 let up = try await eventually(attempts: 500) { (try await control.broadcast("ping", timeout: .milliseconds(200))).count == 2 }
                 try #require(up, "the two workers did not come up")
-                try await body(app, path, server)
+                try await body(app, path, server, workers)
             } catch {
                 for index in 1...2 {
                     let log = (try? String(contentsOf: server.directory.appendingPathComponent("worker\(index).log"), encoding: .utf8)) ?? ""
@@ -64,7 +67,7 @@ import Testing
     ]
 
     @Test func everyFunctionEqualsTheOneProcessResult() async throws {
-        try await withJobCluster { app, path, _ in
+        try await withJobCluster { app, path, _, _ in
             for (function, parameters) in Self.cases {
                 let parameters = try JSONValue(parsing: parameters)
                 let job = try await app.jobs.submit(
@@ -98,7 +101,7 @@ import Testing
     }
 
     @Test func transformationAndEnrichmentWriteTheirOutput() async throws {
-        try await withJobCluster { app, path, server in
+        try await withJobCluster { app, path, server, _ in
             let output = server.directory.appendingPathComponent("out").path
             let job = try await app.jobs.submit(JobSpec(
                 dataset: .jsonLines(path: path), function: "transformation",
@@ -133,7 +136,7 @@ import Testing
     }
 
     @Test func aRedisListDataset() async throws {
-        try await withJobCluster { app, _, _ in
+        try await withJobCluster { app, _, _, _ in
             let values: [any RESPArgument] = (0..<3000).map { #"{"x": \#($0 % 100), "k": "\#($0 % 3)"}"# } + ["oops"]
             _ = try await app.broker.pool.rpush("items", values)
             let job = try await app.jobs.submit(JobSpec(
@@ -149,7 +152,7 @@ import Testing
     }
 
     @Test func cancelStopsTheJobAndLeavesWorkersHealthy() async throws {
-        try await withJobCluster { app, path, _ in
+        try await withJobCluster { app, path, _, _ in
             let job = try await app.jobs.submit(JobSpec(
                 dataset: .jsonLines(path: path), function: "analysis", parameters: ["fields": ["amount"]], partitionSize: .items(Self.items / 100)))
             let started = try await eventually(attempts: 1000) { try await job.status().itemsProcessed > 0 }
@@ -175,8 +178,30 @@ import Testing
         }
     }
 
+    @Test func aWorkerKilledMidJobLosesNoPartition() async throws {
+        // Map tasks are acked late: the killed worker's partitions come back after the (short)
+        // visibility timeout and the other worker runs them.
+        try await withJobCluster(workerArguments: ["--visibility-timeout", "3", "--restore-interval", "1"]) { app, path, _, workers in
+            let job = try await app.jobs.submit(JobSpec(
+                dataset: .jsonLines(path: path), function: "analysis", parameters: ["fields": ["score"]],
+                partitionSize: .items(Self.items / 40)))
+            let running = try await eventually(attempts: 1000) {
+                let status = try await job.status()
+                return status.partitionsRunning > 0 && status.itemsProcessed > 0
+            }
+            try #require(running)
+            let victim = try #require(workers[0].pid)
+            kill(victim, SIGKILL)
+            let result = try await job.result(timeout: .seconds(300))
+            #expect(result["items"] == .integer(Self.items + 3))
+            #expect(result["failed_partitions"] == [])
+            let local = try await LocalJobRunner.run(function: "analysis", parameters: ["fields": ["score"]], dataset: .jsonLines(path: path))
+            #expect(result["fields"]?["score"]?["count"] == local["fields"]?["score"]?["count"])
+        }
+    }
+
     @Test func aFailingPartitionIsReportedAndTheOthersCombined() async throws {
-        try await withJobCluster { app, path, _ in
+        try await withJobCluster { app, path, _, _ in
             // A job built by hand in the documented shape (as Python would), one partition unreadable.
             let size = try #require((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue)
             func chord(jobID: String, maxFailed: Int?) -> Signature {

@@ -14,12 +14,17 @@ public enum JobTasks {
     public static let mapTaskName = "celeriac.jobs.map"
     public static let reduceTaskName = "celeriac.jobs.reduce"
 
+    /// Both are acked late: a partition whose worker dies is delivered again (it is idempotent:
+    /// its output file is renamed into place, its progress entry overwritten, and the chord
+    /// counts each header task once).
+    public static let settings = TaskSettings(acksLate: true)
+
     /// Registers the map and reduce tasks, running `functions` (the built-ins and any of yours).
     public static func register(in registry: TaskRegistry, functions: JobFunctions = .builtIn) {
-        registry.register(mapTaskName) { _, kwargs, context in
+        registry.register(mapTaskName, settings: settings) { _, kwargs, context in
             try await MapTask(kwargs: kwargs, context: context, functions: functions).run()
         }
-        registry.register(reduceTaskName) { args, kwargs, context in
+        registry.register(reduceTaskName, settings: settings) { args, kwargs, context in
             try await ReduceTask(args: args, kwargs: kwargs, context: context, functions: functions).run()
         }
     }
