@@ -30,7 +30,12 @@ struct JSONParser {
     /// a recent record (same bytes, same order: the common case of JSON Lines) shares that
     /// record's layout instead of building its key list again. The newest ``recentLayouts``
     /// sets of keys are kept in `layouts`.
-    static func parseRecord(_ bytes: [UInt8], in range: Range<Int>, layouts: inout [JSONKeyLayout]) throws -> JSONValue {
+    ///
+    /// With `keep`, only those top-level members are built; the others are checked as strictly
+    /// as a full parse (a malformed line is refused either way) but never allocated.
+    static func parseRecord(
+        _ bytes: [UInt8], in range: Range<Int>, layouts: inout [JSONKeyLayout], keep: JSONFieldFilter? = nil
+    ) throws -> JSONValue {
         var parser = JSONParser(bytes: bytes, range: range)
         parser.skipWhitespace()
         guard parser.position < parser.end, bytes[parser.position] == UInt8(ascii: "{") else {
@@ -42,7 +47,7 @@ struct JSONParser {
         var values: [JSONValue] = []
         keys.reserveCapacity(layouts.first?.keys.count ?? 8)
         values.reserveCapacity(layouts.first?.keys.count ?? 8)
-        try parser.parseMembers { keys.append($0); values.append($1) }
+        try parser.parseMembers(keep: keep) { keys.append($0); values.append($1) }
         try parser.expectEnd()
         if let index = layouts.firstIndex(where: { layout in
             layout.keys.count == keys.count && zip(layout.keys, keys).allSatisfy { $0.utf8.elementsEqual($1.utf8) }
@@ -121,8 +126,9 @@ struct JSONParser {
         return .object(object)
     }
 
-    /// Reads an object's members in order, handing each to `member`.
-    private mutating func parseMembers(_ member: (String, JSONValue) -> Void) throws {
+    /// Reads an object's members in order, handing each to `member` (only those in `keep`, when
+    /// given; the others are skipped).
+    private mutating func parseMembers(keep: JSONFieldFilter? = nil, _ member: (String, JSONValue) -> Void) throws {
         try enter()
         defer { depth -= 1 }
         position += 1
@@ -134,12 +140,29 @@ struct JSONParser {
         while true {
             skipWhitespace()
             guard position < end, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a key") }
-            let key = try parseString()
+            // With a filter, a key without escapes is matched on its bytes: the String of a
+            // skipped key is never made.
+            var skipped = false
+            var key = ""
+            if let keep, let raw = plainStringRange() {
+                if keep.matches(bytes, raw) {
+                    key = String(decoding: bytes[raw], as: UTF8.self)
+                } else {
+                    skipped = true
+                }
+            } else {
+                key = try parseString()
+                skipped = keep.map { !$0.names.contains(key) } ?? false
+            }
             skipWhitespace()
             guard position < end, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
             position += 1
             skipWhitespace()
-            member(key, try parseValue())
+            if skipped {
+                try skipValue()
+            } else {
+                member(key, try parseValue())
+            }
             skipWhitespace()
             guard position < end else { throw error("unterminated object") }
             if bytes[position] == UInt8(ascii: ",") {
@@ -151,6 +174,114 @@ struct JSONParser {
                 throw error("expected ',' or '}'")
             }
         }
+    }
+
+    /// Checks one value as ``parseValue()`` would, without building it: strings are scanned (their
+    /// escapes checked), not decoded.
+    private mutating func skipValue() throws {
+        guard position < end else { throw error("unexpected end of input") }
+        switch bytes[position] {
+        case UInt8(ascii: "\""):
+            try skipString()
+        case UInt8(ascii: "{"):
+            try enter()
+            defer { depth -= 1 }
+            position += 1
+            skipWhitespace()
+            if position < end, bytes[position] == UInt8(ascii: "}") {
+                position += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                guard position < end, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a key") }
+                try skipString()
+                skipWhitespace()
+                guard position < end, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                position += 1
+                skipWhitespace()
+                try skipValue()
+                skipWhitespace()
+                guard position < end else { throw error("unterminated object") }
+                if bytes[position] == UInt8(ascii: ",") {
+                    position += 1
+                } else if bytes[position] == UInt8(ascii: "}") {
+                    position += 1
+                    return
+                } else {
+                    throw error("expected ',' or '}'")
+                }
+            }
+        case UInt8(ascii: "["):
+            try enter()
+            defer { depth -= 1 }
+            position += 1
+            skipWhitespace()
+            if position < end, bytes[position] == UInt8(ascii: "]") {
+                position += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                try skipValue()
+                skipWhitespace()
+                guard position < end else { throw error("unterminated array") }
+                if bytes[position] == UInt8(ascii: ",") {
+                    position += 1
+                } else if bytes[position] == UInt8(ascii: "]") {
+                    position += 1
+                    return
+                } else {
+                    throw error("expected ',' or ']'")
+                }
+            }
+        default:
+            // Literals and numbers allocate nothing: parsed as usual and dropped.
+            _ = try parseValue()
+        }
+    }
+
+    /// The contents of the string at `position` when it has no escapes (moving past it), else
+    /// `nil` with `position` unchanged.
+    private mutating func plainStringRange() -> Range<Int>? {
+        var index = position + 1
+        while index < end {
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                let range = (position + 1)..<index
+                position = index + 1
+                return range
+            case UInt8(ascii: "\\"):
+                return nil
+            default:
+                index += 1
+            }
+        }
+        return nil
+    }
+
+    /// Scans a string as ``parseString()`` reads it, refusing what it refuses.
+    private mutating func skipString() throws {
+        position += 1  // opening quote
+        while position < end {
+            let byte = bytes[position]
+            position += 1
+            if byte == UInt8(ascii: "\"") { return }
+            guard byte == UInt8(ascii: "\\") else { continue }
+            guard position < end else { throw error("unterminated escape") }
+            let escape = bytes[position]
+            position += 1
+            switch escape {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                continue
+            case UInt8(ascii: "u"):
+                _ = try parseHex4()
+            default:
+                throw error("invalid escape '\\\(Unicode.Scalar(escape))'")
+            }
+        }
+        throw error("unterminated string")
     }
 
     private mutating func parseArray() throws -> JSONValue {
@@ -278,5 +409,21 @@ struct JSONParser {
         if isInteger, let integer = Int(text) { return .integer(integer) }
         guard let double = Double(text) else { throw error("invalid number '\(text)'") }
         return .double(double)
+    }
+}
+
+/// The top-level members a record parse builds (``JSONParser/parseRecord(_:in:layouts:keep:)``),
+/// matched by their UTF-8 bytes as Python compares keys.
+struct JSONFieldFilter: Sendable {
+    let names: Set<String>
+    private let encoded: [[UInt8]]
+
+    init(_ names: Set<String>) {
+        self.names = names
+        self.encoded = names.map { Array($0.utf8) }
+    }
+
+    func matches(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
+        encoded.contains { $0.count == range.count && $0.elementsEqual(bytes[range]) }
     }
 }

@@ -68,6 +68,41 @@ import Testing
         #expect(layouts.count <= JSONParser.recentLayouts)
     }
 
+    @Test(arguments: [
+        #"{"a": 1, "b": "x"}"#, #"{"a": 1, "b": tru}"#, #"{"a": 1, "b": "\q"}"#, #"{"a": 1, "b": "\u12G4"}"#,
+        #"{"a": 1, "b": [1, {"c": [2, "\u00e9"]}]}"#, #"{"a": 1, "b": [1,, 2]}"#, #"{"a": 1, "b": {"c" 1}}"#,
+        #"{"a": 1, "b": "open}"#, #"{"a": 1, "b": 1.5e3}"#, #"{"a": 1, "b": 1.2.3}"#, #"{"a": 1, "b": -}"#,
+        #"{"a": 1, "b": NaN}"#, #"{"a": 1, "b": [}"#, #"{"b": "\"", "a": 2}"#, #"{"a": 1, "b": "x" "c": 2}"#,
+    ])
+    func skippedFieldsAreCheckedAsStrictlyAsParsedOnes(line: String) throws {
+        var layouts: [JSONKeyLayout] = []
+        let bytes = Array(line.utf8)
+        let full = try? JSONParser.parse(bytes)
+        let projected = try? JSONParser.parseRecord(bytes, in: bytes.indices, layouts: &layouts, keep: JSONFieldFilter(["a"]))
+        #expect((full == nil) == (projected == nil), "\(line): full \(String(describing: full)), projected \(String(describing: projected))")
+        if let full, let projected { #expect(projected == ["a": full["a"] ?? nil]) }
+    }
+
+    @Test func projectedReadsGiveTheSameResults() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("celeriac-projection-\(UUID().uuidString).jsonl").path
+        try DatasetGenerator(items: 3000, seed: 4).write(to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for (function, parameters) in [
+            ("analysis", #"{"fields": ["age", "amount"], "categories": {"rules": [{"class": "x", "when": "score > 50 && active"}]}}"#),
+            ("validation", #"{"rules": {"email": {"format": "email"}}, "id_field": "name"}"#),
+            ("aggregation", #"{"group_by": ["category"], "metrics": {"score": ["avg"]}}"#),
+        ] {
+            let processor = try JobFunctions.builtIn.make(function, parameters: try JSONValue(parsing: parameters))
+            #expect(processor.fieldsRead != nil)
+            var projected = try FileRecordReader(.jsonLines(path: path, start: 0, end: 1 << 30), keep: processor.fieldsRead)
+            var whole = try FileRecordReader(.jsonLines(path: path, start: 0, end: 1 << 30))
+            let a = try await processor.process(partition: 0, reader: &projected, output: nil, monitor: PartitionMonitor())
+            let b = try await processor.process(partition: 0, reader: &whole, output: nil, monitor: PartitionMonitor())
+            #expect(a.partial == b.partial, "\(function)")
+            #expect(a.items == b.items && a.failedItems == b.failedItems)
+        }
+    }
+
     @Test func csvRowsWithQuotesTypesAndWrongFieldCounts() async throws {
         let text = "id,name,score,active,note\n1,Ada,90.5,true,\"a, quoted \"\"note\"\"\"\n2,Alan,,false,x\n3,too,few\n4,Grace,7,true,y\n"
         let path = try Self.temporaryFile(text, name: "data.csv")

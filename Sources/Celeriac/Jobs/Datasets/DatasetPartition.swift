@@ -81,8 +81,14 @@ struct FileRecordReader: PartitionReader {
     private var recentLayouts: [JSONKeyLayout] = []
     static let batchSize = 512
 
+    /// The fields to build (`nil`: all); see ``JobFunction/fieldsRead``.
+    private let keep: Set<String>?
+    private let filter: JSONFieldFilter?
+
     /// - Throws: ``JobError`` `datasetUnavailable` (missing file, unreadable CSV header).
-    init(_ partition: DatasetPartition) throws {
+    init(_ partition: DatasetPartition, keep: Set<String>? = nil) throws {
+        self.keep = keep
+        self.filter = keep.map(JSONFieldFilter.init)
         switch partition {
         case .jsonLines(let path, let start, let end):
             lines = try FileLineReader(path: path, start: start, end: end)
@@ -123,7 +129,7 @@ struct FileRecordReader: PartitionReader {
             } else if let columns {
                 batch.append(record(csv: bytes[range], columns: columns))
             } else {
-                batch.append(Self.record(json: bytes, range, layouts: &recentLayouts))
+                batch.append(Self.record(json: bytes, range, layouts: &recentLayouts, keep: filter))
             }
         }
         if batch.isEmpty {
@@ -141,9 +147,11 @@ struct FileRecordReader: PartitionReader {
     }
 
     /// The record of the JSON text `bytes[range]`.
-    static func record(json bytes: [UInt8], _ range: Range<Int>, layouts: inout [JSONKeyLayout]) -> DatasetRecord {
+    static func record(
+        json bytes: [UInt8], _ range: Range<Int>, layouts: inout [JSONKeyLayout], keep: JSONFieldFilter? = nil
+    ) -> DatasetRecord {
         do {
-            guard case .object(let object) = try JSONParser.parseRecord(bytes, in: range, layouts: &layouts) else {
+            guard case .object(let object) = try JSONParser.parseRecord(bytes, in: range, layouts: &layouts, keep: keep) else {
                 return .malformed("not a JSON object")
             }
             return .item(object)
@@ -157,7 +165,7 @@ struct FileRecordReader: PartitionReader {
         guard fields.count == columns.count else {
             return .malformed("CSV row has \(fields.count) fields, the header \(columns.count)")
         }
-        let values = fields.map(CSVLine.value)
+        let values = zip(columns, fields).map { column, field in keep.map { $0.contains(column) } ?? true ? CSVLine.value(field) : nil }
         if let layout, !values.contains(where: { $0 == nil }) {
             return .item(JSONObject(layout: layout, values: values.map { $0 ?? .null }))
         }
@@ -177,7 +185,10 @@ struct RedisListReader: PartitionReader {
     private var recentLayouts: [JSONKeyLayout] = []
     static let batchSize = 1000
 
-    init(pool: RedisConnectionPool, key: String, start: Int, stop: Int) {
+    private let keep: JSONFieldFilter?
+
+    init(pool: RedisConnectionPool, key: String, start: Int, stop: Int, keep: Set<String>? = nil) {
+        self.keep = keep.map(JSONFieldFilter.init)
         self.pool = pool
         self.key = key
         self.start = start
@@ -198,7 +209,7 @@ struct RedisListReader: PartitionReader {
         // A short read means the list ended early (it shrank since the job was planned).
         next = elements.count < last - first + 1 ? stop + 1 : last + 1
         guard !elements.isEmpty else { return nil }
-        return elements.map { FileRecordReader.record(json: $0, $0.indices, layouts: &recentLayouts) }
+        return elements.map { FileRecordReader.record(json: $0, $0.indices, layouts: &recentLayouts, keep: keep) }
     }
 
     func estimatedTotal(afterReading records: Int) -> Int { stop - start + 1 }

@@ -31,6 +31,19 @@ public struct Expression: Sendable, Hashable, CustomStringConvertible {
         self.description = source
     }
 
+    /// The top-level fields the expression refers to (`a` of `a.b`).
+    public var fieldReferences: Set<String> { Self.references(root) }
+
+    private static func references(_ node: Node) -> Set<String> {
+        switch node {
+        case .literal: []
+        case .field(let path): path.first.map { [$0] } ?? []
+        case .unary(_, let operand): references(operand)
+        case .binary(_, let left, let right): references(left).union(references(right))
+        case .call(_, let arguments): arguments.reduce(into: Set<String>()) { $0.formUnion(references($1)) }
+        }
+    }
+
     /// Evaluates the expression on `item`; a field the item lacks is `null`.
     /// - Throws: ``ExpressionError`` for a type mismatch (`"a" * 2`), division by zero, arithmetic
     ///   on `null`, or an unknown function.

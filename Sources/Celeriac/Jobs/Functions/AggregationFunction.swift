@@ -41,6 +41,8 @@ public struct AggregationFunction: JobFunction {
         maximumGroups = try parameters.integer("max_groups", default: 10_000, in: 1...1_000_000)
     }
 
+    public var fieldsRead: Set<String>? { Set(groupBy).union(metrics.map(\.field)) }
+
     public func makePartial() -> Partial { [:] }
 
     public func map(_ item: JSONObject, into partial: inout Partial) throws -> JSONObject? {

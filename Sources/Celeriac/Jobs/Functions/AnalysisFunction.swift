@@ -47,6 +47,8 @@ public struct AnalysisFunction: JobFunction {
         }
     }
 
+    public var fieldsRead: Set<String>? { Set(fields).union(categories?.fieldReferences ?? []) }
+
     public func makePartial() -> Partial {
         Partial(names: fields, fields: fields.map { _ in FieldPartial() }, categories: categories.map { _ in [:] })
     }

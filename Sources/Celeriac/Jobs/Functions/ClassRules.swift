@@ -17,6 +17,9 @@ struct ClassRules: Sendable {
         defaultClass = try parameters.optionalString("default") ?? "other"
     }
 
+    /// The fields the rules read.
+    var fieldReferences: Set<String> { rules.reduce(into: Set<String>()) { $0.formUnion($1.condition.fieldReferences) } }
+
     /// The class names in order: the rules' first, then the default.
     var classNames: [String] {
         var seen = Set<String>()
@@ -45,6 +48,8 @@ public struct ClassificationFunction: JobFunction {
         try parameters.allowOnly(["rules", "default"])
         rules = try ClassRules(parameters)
     }
+
+    public var fieldsRead: Set<String>? { rules.fieldReferences }
 
     public func makePartial() -> [String: Int] { [:] }
 

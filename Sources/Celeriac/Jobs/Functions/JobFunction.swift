@@ -48,4 +48,13 @@ public protocol JobFunction: Sendable {
 
     /// The function's part of the job's result (the job adds `items` and `failed_items`).
     func result(of partial: Partial) -> JSONObject
+
+    /// The top-level fields ``map(_:into:)`` reads, so the reader builds only those (the others
+    /// are still checked: a malformed line fails either way); `nil`: every field (the default,
+    /// and what functions that write items need).
+    var fieldsRead: Set<String>? { get }
+}
+
+extension JobFunction {
+    public var fieldsRead: Set<String>? { nil }
 }

@@ -93,6 +93,8 @@ public struct ValidationFunction: JobFunction {
         sampleCount = try parameters.integer("samples", default: 10, in: 0...1000)
     }
 
+    public var fieldsRead: Set<String>? { Set(rules.map(\.field) + [idField]) }
+
     public func makePartial() -> Partial { Partial() }
 
     public func map(_ item: JSONObject, into partial: inout Partial) throws -> JSONObject? {
@@ -124,7 +126,7 @@ public struct ValidationFunction: JobFunction {
         if rule.minimumLength != nil || rule.maximumLength != nil || rule.format != nil || rule.regex != nil {
             guard let text = value.stringValue else { return "type" }
             if rule.minimumLength != nil || rule.maximumLength != nil {
-                let length = text.count
+                let length = text.unicodeScalars.count  // code points, as Python's len()
                 if let minimum = rule.minimumLength, length < minimum { return "min_length" }
                 if let maximum = rule.maximumLength, length > maximum { return "max_length" }
             }

@@ -39,7 +39,7 @@ public enum LocalJobRunner {
         let ranges = JobPlanner.partitions(of: dataset, measure: measure, partitionSize: size)
         var summaries: [PartitionSummary] = []
         for (index, range) in ranges.enumerated() {
-            var reader = try FileRecordReader(range)
+            var reader = try FileRecordReader(range, keep: processor.fieldsRead)
             summaries.append(try await processor.process(partition: index, reader: &reader, output: nil, monitor: PartitionMonitor()))
         }
         return processor.reduce(summaries).resultObject(partitions: ranges.count)

@@ -133,10 +133,10 @@ struct MapTask {
             })
         switch dataset {
         case .redisList(let key, let start, let stop):
-            var reader = RedisListReader(pool: context.app.broker.pool, key: key, start: start, stop: stop)
+            var reader = RedisListReader(pool: context.app.broker.pool, key: key, start: start, stop: stop, keep: processor.fieldsRead)
             return try await processor.process(partition: partition, reader: &reader, output: output, monitor: monitor)
         case .jsonLines, .csv:
-            var reader = try FileRecordReader(dataset)
+            var reader = try FileRecordReader(dataset, keep: processor.fieldsRead)
             return try await processor.process(partition: partition, reader: &reader, output: output, monitor: monitor)
         }
     }

@@ -35,6 +35,9 @@ protocol ItemOutput: AnyObject {
 
 /// A job function with its type erased, as the map and reduce tasks run it.
 protocol PartitionProcessing: Sendable {
+    /// The fields the function reads (`nil`: all), for the reader to build only those.
+    var fieldsRead: Set<String>? { get }
+
     /// Runs the map loop over one partition's records.
     /// - Throws: what `monitor` throws (cancellation), or the reader's error for a partition that
     ///   cannot be read.
@@ -60,6 +63,8 @@ struct JobReduction {
 /// The map loop and reduce of one ``JobFunction``.
 struct PartitionProcessor<Function: JobFunction>: PartitionProcessing {
     let function: Function
+
+    var fieldsRead: Set<String>? { function.fieldsRead }
 
     func process<Reader: PartitionReader>(
         partition: Int, reader: inout Reader, output: (any ItemOutput)?, monitor: PartitionMonitor
