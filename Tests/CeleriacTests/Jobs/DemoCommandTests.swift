@@ -1,0 +1,45 @@
+import Celeriac
+import Foundation
+import RedisTestSupport
+import Testing
+
+/// `celeriac demo` as a user runs it, on a test's private redis-server (so it starts none).
+@Suite(.serialized) struct DemoCommandTests {
+    let celeriac = CommandRunner.productsDirectory.appendingPathComponent("celeriac").path
+
+    @Test func runsBothJobsAndPrintsTheTable() async throws {
+        try await withRedisServer { server in
+            let run = try await CommandRunner.run(
+                URL(fileURLWithPath: celeriac), ["demo", "--items", "20000", "--broker", server.url(database: 0)])
+            #expect(run.status == 0, "\(run.standardOutput)\n\(run.standardError)")
+            #expect(run.standardOutput.contains("2 workers up"))
+            #expect(run.standardOutput.contains("validation 100% 8/8 partitions 20,000/20,000 items"))
+            #expect(run.standardOutput.contains("FIELD"))
+            #expect(run.standardOutput.contains("JOB       FUNCTION    STATE"))
+            #expect(run.standardOutput.components(separatedBy: "completed").count >= 5)
+        }
+    }
+
+    @Test func interruptCancelsTheJobAndStopsTheWorkers() async throws {
+        try await withRedisServer { server in
+            let log = server.directory.appendingPathComponent("demo.out").path
+            let demo = try ChildProcess(celeriac, ["demo", "--items", "400000", "--broker", server.url(database: 0)], outputPath: log)
+            let started = await eventually(attempts: 3000) {
+                ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains(": validation")
+            }
+            try #require(started, "the demo did not start its first job")
+            try await Task.sleep(for: .milliseconds(300))
+            if let pid = demo.pid { kill(pid, SIGINT) }
+            let exited = await eventually(attempts: 1500) { demo.hasExited }
+            #expect(exited, "the demo did not stop after Ctrl-C")
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            #expect(output.contains("cancelling job") || output.contains("completed"), "\(output)")
+            // Its workers are gone: nobody answers a ping.
+            let app = try CeleriacApp(brokerURL: server.url(database: 0))
+            let replies = try await ControlClient(app: app).broadcast("ping", timeout: .milliseconds(500))
+            #expect(replies.isEmpty, "\(replies)")
+            await app.close()
+            if !exited { await RedisServerProcess.onOwnThread { demo.terminate(signal: SIGKILL, grace: 5) } }
+        }
+    }
+}
