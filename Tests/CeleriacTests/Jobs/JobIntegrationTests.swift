@@ -263,6 +263,29 @@ import Testing
         }
     }
 
+    @Test func aFailedReduceTaskFailsTheJob() async throws {
+        // No worker: the job stays queued; then its reduce task's result is a FAILURE, as when a
+        // worker gave the reduce up at its hard time limit.
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
+            let path = server.directory.appendingPathComponent("small.jsonl").path
+            try DatasetGenerator(items: 100, seed: 1).write(to: path)
+            let job = try await app.jobs.submit(JobSpec(dataset: .jsonLines(path: path), function: "analysis", parameters: ["fields": ["age"]]))
+            #expect(try await job.status().state == .pending)
+            try await app.backend.pool.send("HSET", JobKeys.record(job.id), "state", "running")
+            let reduceID = try #require(try await job.status().reduceTaskID)
+            let failure = TaskResultMeta(
+                taskID: reduceID, state: .failure,
+                result: ["exc_type": "TimeLimitExceeded", "exc_message": ["hard limit"], "exc_module": "celery.exceptions"])
+            _ = try await app.backend.pool.set(RedisResultBackend.key(for: reduceID), to: failure.encoded())
+            let status = try await job.status()
+            #expect(status.state == .failed)
+            #expect(status.errors.first?.contains("reduce task FAILURE") == true)
+            await #expect(throws: JobError.self) { try await job.result(timeout: .seconds(5)) }
+            await app.close()
+        }
+    }
+
     /// Equal JSON, numbers within a relative 1e-9 (sums and moments of different splits differ in
     /// the last bits).
     static func approximatelyEqual(_ a: JSONValue, _ b: JSONValue) -> Bool {

@@ -20,7 +20,17 @@ public struct Job: Sendable {
         let replies = try await client.store.pipeline([
             RESPCommand("HGETALL", JobKeys.record(id)), RESPCommand("HGETALL", JobKeys.partitions(id)),
         ])
-        return JobStatus.make(id: id, record: Self.hash(replies[0]), partitions: Self.hash(replies[1]), now: Date())
+        guard var status = JobStatus.make(id: id, record: Self.hash(replies[0]), partitions: Self.hash(replies[1]), now: Date())
+        else { return nil }
+        // The reduce task may have failed without recording the job (a worker that gave it up
+        // at its hard time limit, a chord failed by a header task): its result says so.
+        if status.state == .running || status.state == .reducing, let reduceID = status.reduceTaskID, let meta = try await client.app.backend.meta(for: reduceID),
+            meta.state == .failure || meta.state == .revoked
+        {
+            status.state = .failed
+            status.errors.insert("reduce task \(meta.state.rawValue): \(meta.result["exc_message"] ?? meta.result)", at: 0)
+        }
+        return status
     }
 
     static func hash(_ reply: RESPValue) -> [String: [UInt8]] {
