@@ -29,6 +29,7 @@ if [ "${CELERIAC_ASAN:-1}" != 0 ]; then
     # One test at a time: ASan makes everything several times slower, and on a small machine the
     # tests' own timing (timeouts, pauses) would otherwise compete with each other's load.
     # The job integration tests' workers process 20,000 items there instead of 200,000.
-    CELERIAC_JOB_TEST_ITEMS=20000 \
+    # Foundation's own Process leaks are suppressed (see the file).
+    CELERIAC_JOB_TEST_ITEMS=20000 LSAN_OPTIONS="suppressions=$celeriac_root/scripts/lsan-suppressions.txt" \
         swift test --skip-build --disable-xctest --no-parallel --sanitize=address --scratch-path .build-asan
 fi
