@@ -17,11 +17,13 @@ public struct JobSpec: Sendable, Hashable {
         case automatic
     }
 
+    /// What to process.
     public var dataset: DatasetSource
     /// The processing function's name (`validation`, `analysis`, ... or a registered one).
     public var function: String
     /// Its parameters (a JSON object), checked at submit.
     public var parameters: JSONValue
+    /// How big partitions are.
     public var partitionSize: PartitionSize
     /// The queue of the map and reduce tasks.
     public var queue: String
@@ -32,6 +34,7 @@ public struct JobSpec: Sendable, Hashable {
     /// Where functions that produce items (transformation, enrichment) write them.
     public var output: JobOutputTarget?
 
+    /// A spec; see the properties for each argument.
     public init(
         dataset: DatasetSource, function: String, parameters: JSONValue = [:], partitionSize: PartitionSize = .automatic,
         queue: String = "celery", priority: Int? = nil, maxFailedPartitions: Int? = nil, output: JobOutputTarget? = nil

@@ -3,6 +3,7 @@
 public struct JobStatistics: Sendable, Hashable {
     /// The totals of one function's jobs.
     public struct FunctionTotals: Sendable, Hashable {
+        /// Finished jobs of the function, and by outcome; their items and summed run time.
         public var jobs = 0
         public var completed = 0
         public var failed = 0
@@ -13,13 +14,17 @@ public struct JobStatistics: Sendable, Hashable {
         public var itemsPerSecond: Double { seconds > 0 ? Double(items) / seconds : 0 }
     }
 
+    /// Finished jobs, and by outcome.
     public var jobs = 0
     public var completed = 0
     public var failed = 0
     public var cancelled = 0
+    /// Items read and items failed, over all finished jobs.
     public var items = 0
     public var failedItems = 0
+    /// The jobs' summed run time (first partition's start to the end).
     public var seconds = 0.0
+    /// Items over ``seconds``.
     public var itemsPerSecond: Double { seconds > 0 ? Double(items) / seconds : 0 }
     /// By function name.
     public var functions: [String: FunctionTotals] = [:]

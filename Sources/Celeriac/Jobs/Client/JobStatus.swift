@@ -2,24 +2,37 @@ import Foundation
 
 /// A job's state and progress, as ``Job/status()`` reads it from Redis.
 public struct JobStatus: Sendable, Hashable {
+    /// The job id.
     public var id: String
+    /// Where the job is.
     public var state: JobState
+    /// The processing function's name.
     public var function: String
     /// The dataset as the submitter named it (`/data/x.jsonl`, `redis-list:items`).
     public var dataset: String
+    /// Who submitted it: `user (origin)`.
     public var submittedBy: String?
+    /// When it was submitted.
     public var submittedAt: Date?
     /// When the first partition started.
     public var startedAt: Date?
+    /// When it ended.
     public var finishedAt: Date?
+    /// Partitions in all.
     public var partitionsTotal: Int
+    /// Partitions processed.
     public var partitionsDone: Int
+    /// Partitions that failed as a whole.
     public var partitionsFailed: Int
+    /// Partitions being processed now.
     public var partitionsRunning: Int
+    /// Records read so far (failed ones included).
     public var itemsProcessed: Int
     /// Estimated until every partition has been read, then exact.
     public var itemsTotal: Int
+    /// Records that were malformed or that the function refused.
     public var failedItems: Int
+    /// Items processed over the elapsed time.
     public var itemsPerSecond: Double
     /// Seconds since the first partition started (or since submit, while pending), until the end.
     public var elapsed: Double

@@ -4,14 +4,18 @@
 /// Counts, minimum and maximum merge exactly; sums and moments in floating point, so two splits of
 /// the same data agree to within rounding (relative 1e-12 for the sizes jobs see).
 public struct NumericSummary: Sendable, Hashable, Codable {
+    /// How many values were added.
     public private(set) var count = 0
+    /// Their sum and mean.
     public private(set) var sum = 0.0
     public private(set) var mean = 0.0
     /// The sum of squared deviations from the mean (`M2`).
     public private(set) var squaredDeviations = 0.0
+    /// The smallest and largest values (±infinity while empty).
     public private(set) var minimum = Double.infinity
     public private(set) var maximum = -Double.infinity
 
+    /// An empty summary.
     public init() {}
 
     private enum CodingKeys: String, CodingKey { case count, sum, mean, m2, min, max }

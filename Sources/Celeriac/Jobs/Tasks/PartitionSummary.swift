@@ -7,27 +7,33 @@
 public struct PartitionSummary: Sendable, Hashable {
     /// One failed item: its position in the partition (0-based) and why.
     public struct ItemError: Sendable, Hashable {
+        /// The record's position in the partition (0-based).
         public var item: Int
+        /// Why it failed.
         public var error: String
     }
 
     /// At most this many item errors are kept per partition.
     public static let keptErrors = 5
 
+    /// The partition's index.
     public var partition: Int
     /// Records read (items and malformed lines).
     public var items = 0
     /// Records that were malformed or that the function refused.
     public var failedItems = 0
+    /// The first ``keptErrors`` item errors.
     public var errors: [ItemError] = []
     /// Items written to the job's output.
     public var written = 0
+    /// How long the map loop ran.
     public var seconds = 0.0
     /// Why the partition failed as a whole (unreadable source, a bug), or `nil`.
     public var failure: String?
     /// The function's partial summary, `null` when the partition failed.
     public var partial: JSONValue = .null
 
+    /// An empty summary of partition `partition`.
     public init(partition: Int) {
         self.partition = partition
     }
