@@ -204,3 +204,35 @@ func reduce(_ function: String, _ parameters: JSONValue, _ items: [JSONObject?],
         }
     }
 }
+
+/// Partials come back from Redis: counts no partition could have must not crash the reduce.
+@Suite struct HostilePartialTests {
+    @Test func hugeCountsSaturateOrFailThePartition() throws {
+        let huge = JSONValue.integer(Int.max)
+        let validation = try JobFunctions.builtIn.make("validation", parameters: ["rules": ["a": ["required": true]]])
+        let partial: JSONValue = ["valid": huge, "invalid": huge, "byRule": ["a.required": huge], "byField": ["a": huge], "samples": []]
+        let summaries = (0..<3).map { index in
+            PartitionSummary(json: ["partition": .integer(index), "items": 10, "failed_items": 0, "partial": partial], partition: index)
+        }
+        let reduced = validation.reduce(summaries)
+        #expect(reduced.result["valid"] == huge)
+        #expect(reduced.result["by_rule"]?["a.required"] == huge)
+
+        let tooMany = PartitionSummary(json: ["partition": 0, "items": huge, "failed_items": 0, "partial": [:]], partition: 0)
+        #expect(tooMany.failure != nil)
+        let moreFailedThanRead = PartitionSummary(json: ["partition": 0, "items": 5, "failed_items": 6, "partial": [:]], partition: 0)
+        #expect(moreFailedThanRead.failure != nil)
+
+        // Sketches and summaries near their decode limits merge without trapping.
+        let near = JSONValue.integer((1 << 52) - 1)
+        let sketch: JSONValue = [
+            "alpha": 0.01, "max_buckets": 2048, "positive": ["offset": 0, "counts": [near]], "negative": ["offset": 0, "counts": []],
+            "zero": near, "count": near, "min": 1, "max": 1,
+        ]
+        var merged = try sketch.decode(as: QuantileSketch.self)
+        for _ in 0..<5000 { merged.merge(try sketch.decode(as: QuantileSketch.self)) }
+        #expect(merged.count == .max)
+        _ = merged.quantile(0.5)
+        _ = merged.rank(below: 2)
+    }
+}

@@ -66,7 +66,7 @@ public struct AggregationFunction: JobFunction {
                 partial[text] = group
                 continue
             }
-            existing.items += group.items
+            existing.items = existing.items.addingSaturated(group.items)
             for index in existing.metrics.indices where index < group.metrics.count {
                 existing.metrics[index].merge(group.metrics[index])
             }

@@ -73,7 +73,7 @@ public struct AnalysisFunction: JobFunction {
             partial.fields[index].summary.merge(part.summary)
             partial.fields[index].sketch.merge(part.sketch)
         }
-        if let counts = other.categories { partial.categories = (partial.categories ?? [:]).merging(counts, uniquingKeysWith: +) }
+        if let counts = other.categories { partial.categories = (partial.categories ?? [:]).merging(counts, uniquingKeysWith: Int.saturated) }
     }
 
     public func result(of partial: Partial) -> JSONObject {
@@ -92,7 +92,8 @@ public struct AnalysisFunction: JobFunction {
             let deviation = summary.standardDeviation
             let low = summary.mean - zscore * deviation
             let high = summary.mean + zscore * deviation
-            let anomalies = deviation > 0 ? part.sketch.rank(below: low) + (summary.count - part.sketch.rank(below: high.nextUp)) : 0
+            let above = max(summary.count - min(part.sketch.rank(below: high.nextUp), summary.count), 0)
+            let anomalies = deviation > 0 ? part.sketch.rank(below: low).addingSaturated(above) : 0
             byField[field] = [
                 "count": .integer(summary.count), "mean": .double(summary.mean), "min": .double(summary.minimum),
                 "max": .double(summary.maximum), "stddev": .double(deviation),

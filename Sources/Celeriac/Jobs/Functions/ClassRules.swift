@@ -59,7 +59,7 @@ public struct ClassificationFunction: JobFunction {
     }
 
     public func merge(_ other: [String: Int], into partial: inout [String: Int]) {
-        partial.merge(other, uniquingKeysWith: +)
+        partial.merge(other, uniquingKeysWith: Int.saturated)
     }
 
     public func result(of partial: [String: Int]) -> JSONObject {

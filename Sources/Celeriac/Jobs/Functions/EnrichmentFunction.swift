@@ -17,8 +17,8 @@ public struct EnrichmentFunction: JobFunction {
         public var hits = 0
         public var misses = 0
         mutating func add(_ other: Counts) {
-            hits += other.hits
-            misses += other.misses
+            hits = hits.addingSaturated(other.hits)
+            misses = misses.addingSaturated(other.misses)
         }
     }
 
@@ -109,7 +109,7 @@ public struct EnrichmentFunction: JobFunction {
     }
 
     public func merge(_ other: Partial, into partial: inout Partial) {
-        partial.written += other.written
+        partial.written = partial.written.addingSaturated(other.written)
         for (key, counts) in other.lookups { partial.lookups[key, default: Counts()].add(counts) }
         for (key, counts) in other.derived { partial.derived[key, default: Counts()].add(counts) }
     }

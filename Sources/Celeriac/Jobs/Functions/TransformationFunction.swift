@@ -117,9 +117,9 @@ public struct TransformationFunction: JobFunction {
     }
 
     public func merge(_ other: Partial, into partial: inout Partial) {
-        partial.written += other.written
-        partial.conversionsFailed.merge(other.conversionsFailed, uniquingKeysWith: +)
-        partial.computationsFailed.merge(other.computationsFailed, uniquingKeysWith: +)
+        partial.written = partial.written.addingSaturated(other.written)
+        partial.conversionsFailed.merge(other.conversionsFailed, uniquingKeysWith: Int.saturated)
+        partial.computationsFailed.merge(other.computationsFailed, uniquingKeysWith: Int.saturated)
     }
 
     public func result(of partial: Partial) -> JSONObject {

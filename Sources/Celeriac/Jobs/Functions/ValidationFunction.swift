@@ -159,10 +159,10 @@ public struct ValidationFunction: JobFunction {
     }
 
     public func merge(_ other: Partial, into partial: inout Partial) {
-        partial.valid += other.valid
-        partial.invalid += other.invalid
-        partial.byRule.merge(other.byRule, uniquingKeysWith: +)
-        partial.byField.merge(other.byField, uniquingKeysWith: +)
+        partial.valid = partial.valid.addingSaturated(other.valid)
+        partial.invalid = partial.invalid.addingSaturated(other.invalid)
+        partial.byRule.merge(other.byRule, uniquingKeysWith: Int.saturated)
+        partial.byField.merge(other.byField, uniquingKeysWith: Int.saturated)
         partial.samples.append(contentsOf: other.samples.prefix(max(0, sampleCount - partial.samples.count)))
     }
 

@@ -65,11 +65,11 @@ public struct NumericSummary: Sendable, Hashable, Codable {
             self = other
             return
         }
-        let total = Double(count + other.count)
+        let total = Double(count) + Double(other.count)
         let delta = other.mean - mean
         mean += delta * Double(other.count) / total
         squaredDeviations += other.squaredDeviations + delta * delta * Double(count) * Double(other.count) / total
-        count += other.count
+        count = count.addingSaturated(other.count)
         sum += other.sum
         minimum = min(minimum, other.minimum)
         maximum = max(maximum, other.maximum)

@@ -101,8 +101,8 @@ public struct QuantileSketch: Sendable, Hashable, Codable {
                 negative.add(self.index(of: other.value(at: index)), count: bucketCount, limit: maximumBuckets)
             }
         }
-        zeroCount += other.zeroCount
-        count += other.count
+        zeroCount = zeroCount.addingSaturated(other.zeroCount)
+        count = count.addingSaturated(other.count)
         minimum = min(minimum, other.minimum)
         maximum = max(maximum, other.maximum)
     }
@@ -134,9 +134,9 @@ public struct QuantileSketch: Sendable, Hashable, Codable {
     public func rank(below value: Double) -> Int {
         guard count > 0 else { return 0 }
         var below = 0
-        for (index, bucketCount) in negative.buckets where -self.value(at: index) < value { below += bucketCount }
-        if value > 0 { below += zeroCount }
-        for (index, bucketCount) in positive.buckets where self.value(at: index) < value { below += bucketCount }
+        for (index, bucketCount) in negative.buckets where -self.value(at: index) < value { below = below.addingSaturated(bucketCount) }
+        if value > 0 { below = below.addingSaturated(zeroCount) }
+        for (index, bucketCount) in positive.buckets where self.value(at: index) < value { below = below.addingSaturated(bucketCount) }
         return below
     }
 
@@ -189,7 +189,7 @@ private struct BucketStore: Sendable, Hashable, Codable {
         if index < offset {
             // Below the collapsed floor: counted in the lowest bucket.
             if counts.count >= limit {
-                counts[0] += count
+                counts[0] = counts[0].addingSaturated(count)
                 return
             }
             counts.insert(contentsOf: repeatElement(0, count: offset - index), at: 0)
@@ -197,7 +197,7 @@ private struct BucketStore: Sendable, Hashable, Codable {
         } else if index >= offset + counts.count {
             counts.append(contentsOf: repeatElement(0, count: index - offset - counts.count + 1))
         }
-        counts[index - offset] += count
+        counts[index - offset] = counts[index - offset].addingSaturated(count)
         collapse(limit: limit)
     }
 
@@ -208,7 +208,7 @@ private struct BucketStore: Sendable, Hashable, Codable {
     private mutating func collapse(limit: Int) {
         guard counts.count > limit else { return }
         let excess = counts.count - limit
-        let folded = counts[0...excess].reduce(0, +)
+        let folded = counts[0...excess].reduce(0, Int.saturated)
         counts.removeFirst(excess)
         counts[0] = folded
         offset += excess

@@ -130,9 +130,9 @@ struct PartitionProcessor<Function: JobFunction>: PartitionProcessing {
                 continue
             }
             function.merge(partial, into: &total)
-            reduction.items += summary.items
-            reduction.failedItems += summary.failedItems
-            reduction.written += summary.written
+            reduction.items = reduction.items.addingSaturated(summary.items)
+            reduction.failedItems = reduction.failedItems.addingSaturated(summary.failedItems)
+            reduction.written = reduction.written.addingSaturated(summary.written)
             for error in summary.errors where reduction.itemErrors.count < 20 {
                 reduction.itemErrors.append((summary.partition, error.item, error.error))
             }

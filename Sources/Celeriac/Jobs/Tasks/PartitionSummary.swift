@@ -57,8 +57,10 @@ public struct PartitionSummary: Sendable, Hashable {
     /// Reads a map task's result; anything else (a worker's error, a foreign shape) is a failed
     /// partition with the reason.
     public init(json: JSONValue, partition fallback: Int) {
-        guard case .object(let object) = json, let items = object["items"]?.intValue, items >= 0,
-            let failed = object["failed_items"]?.intValue, failed >= 0
+        // Counts past 2^50 are no partition's: refused, so no sum of them can overflow.
+        let limit = DatasetPartition.maximumOffset
+        guard case .object(let object) = json, let items = object["items"]?.intValue, (0...limit).contains(items),
+            let failed = object["failed_items"]?.intValue, (0...items).contains(failed)
         else {
             self.init(partition: fallback)
             failure = "not a partition summary: \(json.serializedString.prefix(200))"
@@ -67,7 +69,7 @@ public struct PartitionSummary: Sendable, Hashable {
         self.init(partition: object["partition"]?.intValue ?? fallback)
         self.items = items
         self.failedItems = failed
-        self.written = max(object["written"]?.intValue ?? 0, 0)
+        self.written = min(max(object["written"]?.intValue ?? 0, 0), limit)
         self.seconds = object["seconds"]?.doubleValue.flatMap { $0.isFinite && $0 >= 0 ? $0 : nil } ?? 0
         self.failure = object["failure"]?.stringValue
         self.partial = object["partial"] ?? .null
