@@ -184,57 +184,10 @@ struct JSONParser {
         case UInt8(ascii: "\""):
             try skipString()
         case UInt8(ascii: "{"):
-            try enter()
-            defer { depth -= 1 }
-            position += 1
-            skipWhitespace()
-            if position < end, bytes[position] == UInt8(ascii: "}") {
-                position += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                guard position < end, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a key") }
-                try skipString()
-                skipWhitespace()
-                guard position < end, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
-                position += 1
-                skipWhitespace()
-                try skipValue()
-                skipWhitespace()
-                guard position < end else { throw error("unterminated object") }
-                if bytes[position] == UInt8(ascii: ",") {
-                    position += 1
-                } else if bytes[position] == UInt8(ascii: "}") {
-                    position += 1
-                    return
-                } else {
-                    throw error("expected ',' or '}'")
-                }
-            }
+            // A filter that keeps nothing: every member is skipped, every key only scanned.
+            try parseMembers(keep: JSONFieldFilter.nothing) { _, _ in }
         case UInt8(ascii: "["):
-            try enter()
-            defer { depth -= 1 }
-            position += 1
-            skipWhitespace()
-            if position < end, bytes[position] == UInt8(ascii: "]") {
-                position += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                try skipValue()
-                skipWhitespace()
-                guard position < end else { throw error("unterminated array") }
-                if bytes[position] == UInt8(ascii: ",") {
-                    position += 1
-                } else if bytes[position] == UInt8(ascii: "]") {
-                    position += 1
-                    return
-                } else {
-                    throw error("expected ',' or ']'")
-                }
-            }
+            try forEachElement { try $0.skipValue() }
         default:
             // Literals and numbers allocate nothing: parsed as usual and dropped.
             _ = try parseValue()
@@ -285,25 +238,31 @@ struct JSONParser {
     }
 
     private mutating func parseArray() throws -> JSONValue {
+        var elements: [JSONValue] = []
+        try forEachElement { elements.append(try $0.parseValue()) }
+        return .array(elements)
+    }
+
+    /// Reads an array's elements in order with `element` (which parses or skips one value).
+    private mutating func forEachElement(_ element: (inout JSONParser) throws -> Void) throws {
         try enter()
         defer { depth -= 1 }
         position += 1
-        var elements: [JSONValue] = []
         skipWhitespace()
         if position < end, bytes[position] == UInt8(ascii: "]") {
             position += 1
-            return .array(elements)
+            return
         }
         while true {
             skipWhitespace()
-            elements.append(try parseValue())
+            try element(&self)
             skipWhitespace()
             guard position < end else { throw error("unterminated array") }
             if bytes[position] == UInt8(ascii: ",") {
                 position += 1
             } else if bytes[position] == UInt8(ascii: "]") {
                 position += 1
-                return .array(elements)
+                return
             } else {
                 throw error("expected ',' or ']'")
             }
@@ -417,6 +376,9 @@ struct JSONParser {
 struct JSONFieldFilter: Sendable {
     let names: Set<String>
     private let encoded: [[UInt8]]
+
+    /// Keeps no member.
+    static let nothing = JSONFieldFilter([])
 
     init(_ names: Set<String>) {
         self.names = names

@@ -11,17 +11,25 @@ public struct Job: Sendable {
     /// - Throws: ``JobError`` `notFound` for an unknown or expired job; ``RedisClientError``.
     public func status() async throws -> JobStatus {
         guard let status = try await statusIfPresent() else {
-            throw JobError(.notFound, "no job \(id) (never submitted, or expired with its results)")
+            throw notFound
         }
         return status
     }
 
+    private var notFound: JobError { JobError(.notFound, "no job \(id) (never submitted, or expired with its results)") }
+
     func statusIfPresent() async throws -> JobStatus? {
+        try await snapshot()?.status
+    }
+
+    /// The status with the record and partition hashes it was built from.
+    private func snapshot() async throws -> (status: JobStatus, record: [String: [UInt8]], partitions: [String: [UInt8]])? {
         let replies = try await client.store.pipeline([
             RESPCommand("HGETALL", JobKeys.record(id)), RESPCommand("HGETALL", JobKeys.partitions(id)),
         ])
-        guard var status = JobStatus.make(id: id, record: Self.hash(replies[0]), partitions: Self.hash(replies[1]), now: Date())
-        else { return nil }
+        let record = Self.hash(replies[0])
+        let partitions = Self.hash(replies[1])
+        guard var status = JobStatus.make(id: id, record: record, partitions: partitions, now: Date()) else { return nil }
         // The reduce task may have failed without recording the job (a worker that gave it up
         // at its hard time limit, a chord failed by a header task): its result says so.
         if status.state == .running || status.state == .reducing, let reduceID = status.reduceTaskID, let meta = try await client.app.backend.meta(for: reduceID),
@@ -30,7 +38,7 @@ public struct Job: Sendable {
             status.state = .failed
             status.errors.insert("reduce task \(meta.state.rawValue): \(meta.result["exc_message"] ?? meta.result)", at: 0)
         }
-        return status
+        return (status, record, partitions)
     }
 
     static func hash(_ reply: RESPValue) -> [String: [UInt8]] {
@@ -99,10 +107,10 @@ public struct Job: Sendable {
     /// - Throws: ``JobError`` `notFound`; ``RedisClientError``.
     @discardableResult
     public func cancel() async throws -> Bool {
-        let status = try await status()
+        guard let (status, record, partitions) = try await snapshot() else {
+            throw notFound
+        }
         guard !status.state.isFinished else { return false }
-        let record = try await client.store.hgetall(JobKeys.record(id))
-        let partitions = try await client.store.hgetall(JobKeys.partitions(id))
         let moved = try await client.store.evalScript(
             JobScripts.transition, keys: [JobKeys.record(id), JobKeys.statistics, JobKeys.partitions(id)],
             arguments: [
@@ -125,10 +133,12 @@ public struct Job: Sendable {
     ///   ``CeleriacError`` `timeout`; ``JobError`` `notFound`.
     public func result(timeout: Duration? = nil) async throws -> JSONValue {
         let status = try await wait(timeout: timeout)
-        let record = try await client.store.hgetall(JobKeys.record(id))
+        let stored = try await client.store.send(RESPCommand("HMGET", JobKeys.record(id), "result", "error")).array ?? []
+        let storedResult = stored.first?.bytes
+        let storedError = stored.count > 1 ? stored[1].string : nil
         switch status.state {
         case .completed:
-            if let stored = record["result"], let result = try? JSONValue(parsing: stored) { return result }
+            if let storedResult, let result = try? JSONValue(parsing: storedResult) { return result }
             if let reduceID = status.reduceTaskID, let meta = try await client.app.backend.meta(for: reduceID),
                 meta.state == .success
             {
@@ -138,7 +148,7 @@ public struct Job: Sendable {
         case .cancelled:
             throw JobError(.noResult, "job \(id) was cancelled")
         default:
-            let reason = record["error"].map { String(decoding: $0, as: UTF8.self) } ?? status.errors.first ?? "see job status"
+            let reason = storedError ?? status.errors.first ?? "see job status"
             throw JobError(.noResult, "job \(id) failed: \(reason)")
         }
     }

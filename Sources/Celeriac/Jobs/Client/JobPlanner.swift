@@ -104,11 +104,7 @@ public enum JobPlanner {
             var firstByte = 0
             var columns: [String]?
             if case .csv = source {
-                columns = try FileRecordReader.header(of: path)
-                var reader = try FileLineReader(path: path, start: 0, end: 1)
-                _ = try reader.nextLine()
-                firstByte = reader.lineOffset
-                reader.close()
+                (columns, firstByte) = try FileRecordReader.header(of: path)
             }
             let size = fileSize - firstByte
             guard size > 0 else { throw JobError(.datasetUnavailable, "input file \(path) has no records") }

@@ -94,7 +94,7 @@ struct FileRecordReader: PartitionReader {
             lines = try FileLineReader(path: path, start: start, end: end)
             columns = nil
         case .csv(let path, let start, let end, let given):
-            let header = try given ?? Self.header(of: path)
+            let header = try given ?? Self.header(of: path).columns
             lines = try FileLineReader(path: path, start: start, end: end)
             if start == 0 { _ = try lines.nextLine() }
             columns = header
@@ -104,9 +104,9 @@ struct FileRecordReader: PartitionReader {
         layout = columns.flatMap { Set($0).count == $0.count ? JSONKeyLayout($0) : nil }
     }
 
-    /// The column names of a CSV file's first line.
+    /// The column names of a CSV file's first line, and the offset where the records begin.
     /// - Throws: ``JobError`` `datasetUnavailable` when the file or its header cannot be read.
-    static func header(of path: String) throws -> [String] {
+    static func header(of path: String) throws -> (columns: [String], firstRecord: Int) {
         var reader = try FileLineReader(path: path, start: 0, end: 1)
         defer { reader.close() }
         guard let line = try reader.nextLine(), !line.tooLong, let columns = CSVLine.fields(line.bytes),
@@ -114,7 +114,7 @@ struct FileRecordReader: PartitionReader {
         else {
             throw JobError(.datasetUnavailable, "\(path) has no CSV header line")
         }
-        return columns.map { $0.trimmingCharacters(in: .whitespaces) }
+        return (columns.map { $0.trimmingCharacters(in: .whitespaces) }, reader.lineOffset)
     }
 
     mutating func nextBatch() async throws -> [DatasetRecord]? {

@@ -66,9 +66,10 @@ struct ReduceTask {
     /// Stores the result in the job's record and moves it to its final state (unless a cancel
     /// got there first), adding it to the statistics.
     private func finish(_ state: JobState, result: JSONValue?, error: String?, items: Int, failedItems: Int) async throws {
-        let record = try await store.hgetall(JobKeys.record(jobID))
+        // Only the two times: the record also holds the spec and every map task's id.
+        let times = try await store.send(RESPCommand("HMGET", JobKeys.record(jobID), "started_at", "submitted_at"))
         let now = Date().timeIntervalSince1970
-        let since = ["started_at", "submitted_at"].lazy.compactMap { record[$0].flatMap { Double(String(decoding: $0, as: UTF8.self)) } }
+        let since = (times.array ?? []).lazy.compactMap { $0.string.flatMap(Double.init) }
             .first { $0.isFinite && $0 > 0 && $0 <= now } ?? now
         var fields: [any RESPArgument] = [JobKeys.record(jobID)]
         if let result { fields += ["result", result.serialized()] }
