@@ -286,4 +286,10 @@ extension Duration {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
     }
+
+    /// The duration in whole milliseconds for `PX` / `PEXPIRE`: at least 1, at most 10^15 (about
+    /// 31,000 years), so that no duration a caller passes can overflow the conversion.
+    var expiryMilliseconds: Int {
+        Int(min(max(secondsValue * 1000, 1), 1e15).rounded())
+    }
 }

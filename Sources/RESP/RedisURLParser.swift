@@ -151,8 +151,9 @@ enum RedisURLParser {
     }
 
     private static func parseSeconds(_ text: String, name: String, original: String) throws -> Duration {
-        guard let seconds = Double(text), seconds > 0, seconds.isFinite else {
-            throw invalid("'\(redact(original))': \(name) '\(text)' is not a positive number of seconds")
+        // At most 10^9 s (31 years): a timeout from a URL must convert to milliseconds safely.
+        guard let seconds = Double(text), seconds > 0, seconds <= 1e9 else {
+            throw invalid("'\(redact(original))': \(name) '\(text)' is not a positive number of seconds (at most 1e9)")
         }
         return .milliseconds(Int64((seconds * 1000).rounded()))
     }

@@ -191,7 +191,7 @@ public struct ChordCounter: Sendable {
             }
             if recorded < 0 { return .success(.alreadyDone) }
             if values[3].int == 1 { return .success(.claimed(token: token)) }
-            return .success(.recorded(count: recorded, total: values[2].int.map { $0 + (values[1].int ?? 0) }))
+            return .success(.recorded(count: recorded, total: values[2].int.map { $0.addingSaturated(values[1].int ?? 0) }))
         }
     }
 
@@ -247,7 +247,7 @@ public struct ChordCounter: Sendable {
             RESPCommand("ZCARD", keys.results), RESPCommand("GET", keys.size), RESPCommand("GET", keys.sizeCorrection),
             RESPCommand("GET", keys.claim),
         ])
-        let total = replies[1].int.map { $0 + (replies[2].int ?? 0) }
+        let total = replies[1].int.map { $0.addingSaturated(replies[2].int ?? 0) }
         return (replies[0].int ?? 0, total, replies[3].string == "done")
     }
 }

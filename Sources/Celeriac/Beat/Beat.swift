@@ -167,7 +167,8 @@ public final class Beat: Sendable {
                         entry.timing.nextRun(after: references[entry.name] ?? started)
                     }.min()
                     if let nextDue {
-                        sleep = min(tick, .milliseconds(max(1, Int64(nextDue.timeIntervalSinceNow * 1000) + 1)))
+                        let wait = min(max(nextDue.timeIntervalSinceNow, 0), tick.timeInterval)
+                        sleep = min(tick, .milliseconds(Int64((wait * 1000).rounded(.up)) + 1))
                     }
                 }
                 failures = 0
@@ -192,9 +193,18 @@ public final class Beat: Sendable {
         let stored = try await app.broker.pool.hgetall(configuration.lastRunKey)
         var references: [String: Date] = [:]
         for entry in schedule.entries {
-            if let bytes = stored[entry.name], let milliseconds = Double(String(decoding: bytes, as: UTF8.self)) {
+            if let bytes = stored[entry.name], let milliseconds = Double(String(decoding: bytes, as: UTF8.self)),
+                CeleryTimestamp.secondsSince1970.contains(milliseconds / 1000),
+                milliseconds / 1000 <= start.timeIntervalSince1970 + 86_400
+            {
                 references[entry.name] = Date(timeIntervalSince1970: milliseconds / 1000)
             } else {
+                if let bytes = stored[entry.name] {
+                    // Written by something else, or a clock a day ahead: run on from now.
+                    logger.warning(
+                        "beat.last_run_ignored",
+                        ["entry": entry.name, "stored": String(decoding: bytes.prefix(40), as: UTF8.self), "key": configuration.lastRunKey])
+                }
                 references[entry.name] = start
             }
         }

@@ -14,8 +14,11 @@ public enum BeatTiming: Sendable, Hashable, CustomStringConvertible {
         case .every(let period):
             let milliseconds = Self.milliseconds(period)
             guard milliseconds > 0 else { return nil }
-            let now = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-            let next = (now / milliseconds + 1) * milliseconds
+            let seconds = date.timeIntervalSince1970
+            guard CeleryTimestamp.secondsSince1970.contains(seconds) else { return nil }
+            let now = Int64((seconds * 1000).rounded(.down))
+            let (next, overflow) = (now / milliseconds + 1).multipliedReportingOverflow(by: milliseconds)
+            guard !overflow else { return nil }
             return Date(timeIntervalSince1970: Double(next) / 1000)
         case .cron(let crontab, let timeZone):
             return crontab.nextRun(after: date, in: timeZone)
@@ -64,7 +67,7 @@ public enum BeatTiming: Sendable, Hashable, CustomStringConvertible {
             // "5ms" also ends in "s": only accept a number before the unit.
             guard let value = Double(number), value > 0, value.isFinite else { continue }
             let milliseconds = (value * seconds * 1000).rounded()
-            guard milliseconds >= 1 else { break }
+            guard milliseconds >= 1, milliseconds <= OutsideNumber.maximumSeconds * 1000 else { break }
             return .milliseconds(Int64(milliseconds))
         }
         throw CeleriacError(
@@ -241,12 +244,16 @@ public struct BeatSchedule: Sendable, Hashable {
                 options.priority = number
             }
             if let expires = map["expires"] {
-                guard let seconds = expires.doubleValue, seconds > 0 else { throw fail("options.expires", "must be a positive number of seconds") }
-                options.expires = .after(.milliseconds(Int64(seconds * 1000)))
+                guard let seconds = expires.doubleValue, seconds > 0, let span = OutsideNumber.duration(seconds: seconds) else {
+                    throw fail("options.expires", "must be a positive number of seconds (at most 100 years)")
+                }
+                options.expires = .after(span)
             }
             if let countdown = map["countdown"] {
-                guard let seconds = countdown.doubleValue, seconds >= 0 else { throw fail("options.countdown", "must be seconds ≥ 0") }
-                options.countdown = .milliseconds(Int64(seconds * 1000))
+                guard let span = countdown.doubleValue.flatMap(OutsideNumber.duration(seconds:)) else {
+                    throw fail("options.countdown", "must be seconds ≥ 0 (at most 100 years)")
+                }
+                options.countdown = span
             }
             if let ignore = map["ignore_result"] {
                 guard let flag = ignore.boolValue else { throw fail("options.ignore_result", "must be true or false") }

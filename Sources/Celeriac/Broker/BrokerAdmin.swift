@@ -99,7 +99,7 @@ public struct BrokerAdmin: Sendable {
             guard let entry = try? DeadLetterEntry(decoding: raw), include(entry) else { continue }
             let queue = entry.queue ?? TaskOptions.defaultQueue
             let reply = try await pool.evalScript(Self.retryScript, keys: [keys.deadLetter, queue], arguments: [raw, entry.message])
-            moved += reply.int ?? 0
+            moved = moved.addingSaturated(reply.int ?? 0)
         }
         return moved
     }

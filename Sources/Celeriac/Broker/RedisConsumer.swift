@@ -92,7 +92,7 @@ public final class RedisConsumer: Sendable {
         let sender: any RedisCommandSender = connection ?? pool
         let reply = try await sender.evalScript(ConsumerScripts.fetch, keys: scriptKeys, arguments: arguments)
         return try (reply.array ?? []).map { entry in
-            guard let parts = entry.array, parts.count == 4, let index = parts[0].int, order.indices.contains(index - 1)
+            guard let parts = entry.array, parts.count == 4, let index = parts[0].int, index >= 1, order.indices.contains(index - 1)
             else { throw RedisClientError.unexpectedReply(entry, expected: "[list index, recorded, raw, tag]") }
             return try Self.fetched(parts.dropFirst(), queue: order[index - 1].queue, reply: entry)
         }
@@ -188,7 +188,11 @@ public final class RedisConsumer: Sendable {
         guard let parts = reply.array, parts.count == 2, let moved = parts[0].int else {
             throw RedisClientError.unexpectedReply(reply, expected: "[moved, next]")
         }
-        let next = parts[1].string.flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
+        // The score comes from Redis, where anything may have written it (`+inf`, `nan`): a time
+        // that is not a finite date is no wake-up time.
+        let next = parts[1].string.flatMap(Double.init).flatMap { score in
+            CeleryTimestamp.secondsSince1970.contains(score) ? Date(timeIntervalSince1970: score) : nil
+        }
         return (moved, next)
     }
 
@@ -230,7 +234,7 @@ public final class RedisConsumer: Sendable {
         visibilityTimeout: Duration, mutexExpiry: Duration = .seconds(300), now: Date = Date(), limit: Int? = nil
     ) async throws -> Int {
         let token = CeleryID.randomHex()
-        let expiry = max(1, Int((mutexExpiry.timeInterval * 1000).rounded()))
+        let expiry = max(1, OutsideNumber.milliseconds(mutexExpiry))
         let locked = try await pool.send(RESPCommand("SET", keys.unackedMutex, token, "NX", "PX", expiry))
         guard !locked.isNull else { return 0 }
         var restored = 0

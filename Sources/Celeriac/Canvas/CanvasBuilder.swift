@@ -46,7 +46,7 @@ struct CanvasBuilder {
         _ signature: Signature, args: [JSONValue], kwargs: JSONObject, context: Context
     ) throws -> CanvasPlan.Node {
         switch Kind(signature) {
-        case .task: return applyTask(signature, args: args, kwargs: kwargs, context: context)
+        case .task: return try applyTask(signature, args: args, kwargs: kwargs, context: context)
         case .chain: return try applyChain(signature, args: args, kwargs: kwargs, context: context)
         case .group: return try applyGroup(signature, args: args, kwargs: kwargs, context: context)
         case .chord: return try applyChord(signature, args: args, kwargs: kwargs, context: context)
@@ -70,9 +70,9 @@ struct CanvasBuilder {
 
     private mutating func applyTask(
         _ signature: Signature, args: [JSONValue], kwargs: JSONObject, context: Context
-    ) -> CanvasPlan.Node {
+    ) throws -> CanvasPlan.Node {
         let (callArgs, callKwargs) = signature.arguments(adding: args, kwargs)
-        var options = signature.taskOptions
+        var options = try signature.taskOptions
         options.taskID = options.taskID ?? newID()
         if let groupID = context.groupID {
             options.groupID = groupID
@@ -309,7 +309,7 @@ struct CanvasBuilder {
         guard !members.isEmpty else {
             // Nothing to wait for: the body runs at once with an empty list.
             let bodyContext = Context(parentID: context.parentID, rootID: context.rootID)
-            _ = applyTask(body, args: [.array([])], kwargs: [:], context: bodyContext)
+            _ = try applyTask(body, args: [.array([])], kwargs: [:], context: bodyContext)
             return .chord(body: resultID, header: .group(id: groupID, members: []))
         }
         for member in members where Kind(member) == .chord {

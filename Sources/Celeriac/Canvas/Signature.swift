@@ -173,30 +173,57 @@ public struct Signature: Sendable, Hashable, CanvasConvertible {
     // MARK: - Options as a message carries them
 
     /// The `apply_async` options of ``options`` that a message carries.
+    /// - Throws: ``CeleryProtocolError`` `invalidValue` when `countdown`, `expires`, `time_limit`
+    ///   or `soft_time_limit` is not a number of seconds in range (NaN, infinite, `1e300`), or
+    ///   `eta` / `expires` is text that is not a timestamp: a signature read from a message may
+    ///   come from any producer.
     public var taskOptions: TaskOptions {
-        var result = TaskOptions()
-        result.taskID = options["task_id"]?.stringValue
-        result.queue = options["queue"]?.stringValue ?? options["routing_key"]?.stringValue
-        result.priority = options["priority"]?.intValue
-        if let countdown = options["countdown"]?.doubleValue { result.countdown = .milliseconds(Int(countdown * 1000)) }
-        if let eta = options["eta"]?.stringValue { result.eta = try? CeleryTimestamp.parse(eta) }
-        if let seconds = options["expires"]?.doubleValue {
-            result.expires = .after(.milliseconds(Int(seconds * 1000)))
-        } else if let date = options["expires"]?.stringValue.flatMap({ try? CeleryTimestamp.parse($0) }) {
-            result.expires = .at(date)
+        get throws {
+            var result = TaskOptions()
+            result.taskID = options["task_id"]?.stringValue
+            result.queue = options["queue"]?.stringValue ?? options["routing_key"]?.stringValue
+            result.priority = options["priority"]?.intValue
+            if let countdown = number("countdown") {
+                result.countdown = try Self.checked(countdown, "countdown", OutsideNumber.countdown(seconds:))
+            }
+            if let eta = options["eta"]?.stringValue { result.eta = try Self.timestamp(eta, "eta") }
+            if let seconds = number("expires") {
+                result.expires = .after(try Self.checked(seconds, "expires", OutsideNumber.countdown(seconds:)))
+            } else if let date = options["expires"]?.stringValue {
+                result.expires = .at(try Self.timestamp(date, "expires"))
+            }
+            if let limit = number("time_limit") {
+                result.timeLimit = try Self.checked(limit, "time_limit", OutsideNumber.duration(seconds:)).timeInterval
+            }
+            if let limit = number("soft_time_limit") {
+                result.softTimeLimit = try Self.checked(limit, "soft_time_limit", OutsideNumber.duration(seconds:)).timeInterval
+            }
+            result.ignoreResult = options["ignore_result"]?.boolValue
+            result.shadow = options["shadow"]?.stringValue
+            result.link = Self.signatureList(options["link"])
+            result.linkError = Self.signatureList(options["link_error"])
+            result.groupID = options["group_id"]?.stringValue
+            result.groupIndex = options["group_index"]?.intValue
+            result.rootID = options["root_id"]?.stringValue
+            result.parentID = options["parent_id"]?.stringValue
+            if let headers = options["headers"]?.objectValue { result.headers = headers }
+            return result
         }
-        result.ignoreResult = options["ignore_result"]?.boolValue
-        if let limit = options["time_limit"]?.doubleValue { result.timeLimit = limit }
-        if let limit = options["soft_time_limit"]?.doubleValue { result.softTimeLimit = limit }
-        result.shadow = options["shadow"]?.stringValue
-        result.link = Self.signatureList(options["link"])
-        result.linkError = Self.signatureList(options["link_error"])
-        result.groupID = options["group_id"]?.stringValue
-        result.groupIndex = options["group_index"]?.intValue
-        result.rootID = options["root_id"]?.stringValue
-        result.parentID = options["parent_id"]?.stringValue
-        if let headers = options["headers"]?.objectValue { result.headers = headers }
-        return result
+    }
+
+    private func number(_ name: String) -> Double? { options[name]?.doubleValue }
+
+    private static func checked(_ seconds: Double, _ name: String, _ convert: (Double) -> Duration?) throws -> Duration {
+        guard let duration = convert(seconds) else {
+            throw TaskMessage.invalid("options.\(name)", .double(seconds), TaskMessage.secondsRange)
+        }
+        return duration
+    }
+
+    private static func timestamp(_ text: String, _ name: String) throws -> Date {
+        do { return try CeleryTimestamp.parse(text) } catch {
+            throw TaskMessage.invalid("options.\(name)", .string(text), "an ISO 8601 timestamp")
+        }
     }
 
     /// `link` may be one signature or a list of them.

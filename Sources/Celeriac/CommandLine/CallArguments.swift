@@ -76,8 +76,10 @@ public struct CallArguments: Sendable {
 
     private static func seconds(_ commandLine: ParsedCommandLine, _ name: String) throws -> Double? {
         guard let text = commandLine.value(name) else { return nil }
-        guard let value = Double(text), value.isFinite, value >= 0 || name == "expires" else {
-            throw UsageError("--\(name) needs a number of seconds, got '\(text)'")
+        guard let value = Double(text), value.isFinite, value >= 0 || name == "expires",
+            abs(value) <= OutsideNumber.maximumSeconds
+        else {
+            throw UsageError("--\(name) needs a number of seconds (at most 100 years), got '\(text)'")
         }
         return value
     }

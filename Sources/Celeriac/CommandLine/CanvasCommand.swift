@@ -234,7 +234,7 @@ final class ProgressDisplay {
         } else {
             var line = "\(kind) \(id) "
             if let completed, let total, total > 0 {
-                let filled = min(30, max(0, completed * 30 / total))
+                let filled = Int(min(30, max(0, Double(completed) / Double(total) * 30)))
                 line += "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled) + "] \(completed)/\(total) "
             }
             line += colours ? colour(state) : state

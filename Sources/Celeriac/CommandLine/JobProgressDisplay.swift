@@ -42,7 +42,7 @@ final class JobProgressDisplay {
         parts.append("\(status.partitionsDone)/\(status.partitionsTotal) partitions")
         parts.append("\(grouped(status.itemsProcessed))/\(grouped(status.itemsTotal)) items")
         parts.append(rate(status.itemsPerSecond))
-        if let eta = status.eta, eta.isFinite { parts.append("ETA \(Int(eta.rounded(.up)))s") }
+        if let eta = status.eta, eta.isFinite, eta < 1e12 { parts.append("ETA \(Int(eta.rounded(.up)))s") }
         if status.failedItems > 0 { parts.append("\(grouped(status.failedItems)) failed") }
         if status.partitionsFailed > 0 { parts.append("\(status.partitionsFailed) partitions failed") }
         parts.append(status.state.rawValue)

@@ -12,6 +12,8 @@ public struct WorkerArguments: Sendable {
         CommandLineOption("queues", short: "Q", value: "Q1,Q2", help: "Queues to consume, comma-separated (default celery)."),
         CommandLineOption("concurrency", short: "c", value: "N", help: "Tasks run at once (default: the number of cores)."),
         CommandLineOption("hostname", short: "n", value: "NAME", help: "Node name, e.g. w1@%h (default celeriac@<host>)."),
+        CommandLineOption(
+            "max-concurrency", value: "N", help: "The most slots pool_grow may reach (default 256, or -c when more)."),
         CommandLineOption("prefetch", value: "N", help: "Messages fetched ahead of free slots (default 4 x concurrency)."),
         CommandLineOption("acks-late", help: "Ack after tasks finish, not when they start (tasks may override)."),
         CommandLineOption("loglevel", short: "l", value: "LEVEL", help: "debug, info, warning or error (default info)."),
@@ -45,6 +47,7 @@ public struct WorkerArguments: Sendable {
             configuration.prefetch = 4 * concurrency
         }
         if let prefetch = try commandLine.integer("prefetch", in: 1...1_000_000) { configuration.prefetch = prefetch }
+        if let maximum = try commandLine.integer("max-concurrency", in: 1...10_000) { configuration.maximumConcurrency = maximum }
         if let hostname = commandLine.value("hostname") {
             guard !hostname.isEmpty else { throw UsageError("--hostname needs a name") }
             configuration.hostname = WorkerConfiguration.nodeName(hostname)

@@ -18,6 +18,9 @@ public struct CeleryProtocolError: Error, Sendable, CustomStringConvertible {
         public static let unsupportedContentType = Code("unsupportedContentType")
         /// The message uses Celery's task protocol 1, which Celeriac does not read.
         public static let unsupportedProtocol = Code("unsupportedProtocol")
+        /// A header or option holds a value out of its range (a time limit of `1e17` seconds, a
+        /// negative `retries`, a malformed `eta`): refused rather than run on a guess.
+        public static let invalidValue = Code("invalidValue")
     }
 
     /// What kind of problem.

@@ -9,9 +9,15 @@ import Darwin
 /// Celery's ISO 8601 timestamps: `2026-11-22T15:25:06.242071+00:00` (UTC, microseconds, offset),
 /// as in `eta`, `expires` and `date_done`.
 public enum CeleryTimestamp {
-    /// Formats `date` in UTC with microseconds and `+00:00`, as Celery writes it.
+    /// The range of times written: years 1 to 9999, as Python's `datetime` holds them.
+    static let secondsSince1970 = -62_135_596_800.0...253_402_300_799.0
+
+    /// Formats `date` in UTC with microseconds and `+00:00`, as Celery writes it. A date outside
+    /// years 1–9999 (or not a number) is written as the nearest end of that range.
     public static func format(_ date: Date) -> String {
-        let totalMicroseconds = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        let interval = date.timeIntervalSince1970
+        let held = interval.isNaN ? 0 : min(max(interval, secondsSince1970.lowerBound), secondsSince1970.upperBound)
+        let totalMicroseconds = (held * 1_000_000).rounded()
         var seconds = time_t(floor(totalMicroseconds / 1_000_000))
         let microseconds = Int(totalMicroseconds - Double(seconds) * 1_000_000)
         var parts = tm()

@@ -20,10 +20,10 @@ extension TaskMessage {
         switch options.expires {
         case .after(let span)?:
             expiresAt = now.addingTimeInterval(span.timeInterval)
-            expirationMilliseconds = Int((span.timeInterval * 1000).rounded())
+            expirationMilliseconds = OutsideNumber.milliseconds(span)
         case .at(let date)?:
             expiresAt = date
-            expirationMilliseconds = max(0, Int((date.timeIntervalSince(now) * 1000).rounded()))
+            expirationMilliseconds = OutsideNumber.milliseconds(.seconds(max(min(date.timeIntervalSince(now), 1e12), 0)))
         case nil:
             break
         }

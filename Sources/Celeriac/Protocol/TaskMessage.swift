@@ -54,7 +54,8 @@ public struct TaskMessage: Sendable, Hashable {
     /// - Throws: ``CeleryProtocolError``: `invalidJSON` (envelope or body), `invalidBase64`,
     ///   `unsupportedContentType` (anything but JSON, e.g. pickle), `unsupportedProtocol`
     ///   (protocol 1), `missingField` (no `id` or `task` header, or a body that is not
-    ///   `[args, kwargs, embed]`).
+    ///   `[args, kwargs, embed]`), `invalidValue` (a number or timestamp out of range, see
+    ///   ``checkValues()``).
     public init(decoding envelope: some Collection<UInt8>) throws {
         guard case .object(let object) = try JSONValue(parsing: envelope) else {
             throw CeleryProtocolError(.missingField, "the message is not a JSON object")
@@ -98,6 +99,7 @@ public struct TaskMessage: Sendable, Hashable {
         self.init(
             headers: headers, properties: properties, args: args, kwargs: kwargs,
             embed: parts[2].objectValue ?? TaskMessage.emptyEmbed)
+        try checkValues()
     }
 
     /// The JSON body `[args, kwargs, embed]` before base64.
@@ -150,8 +152,19 @@ extension TaskMessage {
     /// The task name (`headers.task`).
     public var taskName: String { headers["task"]?.stringValue ?? "" }
 
-    /// `headers.retries`, 0 when absent.
-    public var retries: Int { headers["retries"]?.intValue ?? 0 }
+    /// `headers.retries`, 0 when absent, held in `0...maximumRetries` (a decoded message has
+    /// been checked; one built in code may hold anything).
+    public var retries: Int { min(max(headers["retries"]?.intValue ?? 0, 0), Self.maximumRetries) }
+
+    /// `headers.timelimit` as (hard, soft) durations; an entry that is absent, null or out of
+    /// range is `nil`.
+    public var timeLimits: (hard: Duration?, soft: Duration?) {
+        let limits = headers["timelimit"]?.arrayValue ?? []
+        func limit(_ index: Int) -> Duration? {
+            limits.indices.contains(index) ? limits[index].doubleValue.flatMap(OutsideNumber.duration(seconds:)) : nil
+        }
+        return (limit(0), limit(1))
+    }
 
     /// `headers.eta` parsed, if set and well-formed.
     public var eta: Date? { headers["eta"]?.stringValue.flatMap { try? CeleryTimestamp.parse($0) } }

@@ -89,7 +89,10 @@ public enum ExampleTasks {
         }
         registry.register(Sleep.self) { arguments, context in
             // In slices, so that a revoke with terminate (or a soft time limit) stops it promptly.
-            let until = ContinuousClock.now + .milliseconds(Int(arguments.seconds * 1000))
+            guard let span = OutsideNumber.duration(seconds: arguments.seconds) else {
+                throw TaskFailure(type: "ValueError", message: "seconds must be \(TaskMessage.secondsRange), not \(arguments.seconds)")
+            }
+            let until = ContinuousClock.now + span
             while ContinuousClock.now < until {
                 try context.checkCancellation()
                 try await Task.sleep(for: min(.milliseconds(100), until - ContinuousClock.now))

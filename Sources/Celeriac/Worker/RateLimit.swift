@@ -19,9 +19,12 @@ public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: ``CeleriacError`` with code `invalidConfiguration` for anything else.
     public init(parsing text: String) throws {
         let parts = text.trimmingCharacters(in: .whitespaces).split(separator: "/", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let count = Double(parts[0]), count > 0, count.isFinite else {
+        guard (1...2).contains(parts.count), let count = Double(parts[0]), count.isFinite, count > 0 else {
             throw CeleriacError(
                 .invalidConfiguration, "rate limit '\(text)' is not '<positive number>[/s|/m|/h]', e.g. '10/s'")
+        }
+        guard count <= Self.maximumCount else {
+            throw CeleriacError(.invalidConfiguration, "rate limit '\(text)' allows more than \(Int(Self.maximumCount)) starts per unit")
         }
         let unit = parts.count == 2 ? parts[1] : "s"
         let interval: Duration
@@ -32,15 +35,26 @@ public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
         default:
             throw CeleriacError(.invalidConfiguration, "rate limit '\(text)' has unit '\(unit)'; use s, m or h")
         }
+        guard interval.timeInterval / count <= OutsideNumber.maximumSeconds else {
+            throw CeleriacError(.invalidConfiguration, "rate limit '\(text)' spaces starts more than 100 years apart")
+        }
         self.init(count: count, per: interval)
     }
 
-    /// The time between two starts.
-    public var spacing: Duration { interval / count }
+    /// The most starts per unit a limit may allow: closer spacing than a nanosecond is no limit.
+    static let maximumCount = 1e9
+
+    /// The time between two starts, held in a nanosecond to 100 years (a limit built in code may
+    /// hold any count).
+    public var spacing: Duration {
+        let seconds = interval.timeInterval / count
+        guard seconds.isFinite, seconds >= 1e-9 else { return .nanoseconds(1) }
+        return .milliseconds(1) * (min(seconds, OutsideNumber.maximumSeconds) * 1000)
+    }
 
     public var description: String {
         let unit = interval == .seconds(1) ? "s" : interval == .seconds(60) ? "m" : "h"
-        let number = count.rounded() == count ? String(Int(count)) : String(count)
+        let number = count.rounded() == count && abs(count) < 1e15 ? String(Int(count)) : String(count)
         return "\(number)/\(unit)"
     }
 }

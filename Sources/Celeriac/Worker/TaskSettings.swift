@@ -85,7 +85,7 @@ public struct AutoRetryPolicy: Sendable {
         let base = backoff.timeInterval * pow2(min(retries, 62))
         let capped = min(backoffMax.timeInterval, base)
         let seconds = jitter ? random(0...capped) : capped
-        return .milliseconds(Int((seconds * 1000).rounded()))
+        return OutsideNumber.countdown(seconds: seconds) ?? .seconds(OutsideNumber.maximumSeconds)
     }
 
     private func pow2(_ exponent: Int) -> Double { Double(sign: .plus, exponent: exponent, significand: 1) }

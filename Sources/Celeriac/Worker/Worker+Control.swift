@@ -24,6 +24,10 @@ extension Worker {
         }
     }
 
+    /// The largest Lamport clock taken from a peer: 2^53, the largest integer every JSON peer
+    /// holds exactly; far from overflowing when the clock ticks on.
+    static let maximumClock = 1 << 53
+
     /// Celery's mingle: asks the running workers (`hello`, for 1 s) for their revoked ids and
     /// clocks, and keeps what it learns (also in Redis, for later workers). Python workers keep
     /// revokes only in memory, so this is how a new worker learns theirs.
@@ -33,16 +37,8 @@ extension Worker {
             let replies = try await ControlClient(app: app).broadcast(
                 "hello", arguments: ["from_node": .string(configuration.hostname), "revoked": .array(known.map(JSONValue.string))],
                 timeout: .seconds(1))
-            var learned = Set<String>()
-            var clock = 0
-            for (node, reply) in replies where node != configuration.hostname {
-                switch reply["revoked"] {
-                case .array(let ids)?: learned.formUnion(ids.compactMap(\.stringValue))
-                case .object(let ids)?: learned.formUnion(ids.keys)
-                default: break
-                }
-                clock = max(clock, reply["clock"]?.intValue ?? 0)
-            }
+            let (learned, clock, ignored) = Self.mingled(replies, ownNode: configuration.hostname)
+            for node in ignored { logger.warning("mingle.clock_ignored", ["node": node, "reason": "not a whole number in 0...2^53"]) }
             let new = state.withLock { state -> [String] in
                 let new = learned.subtracting(state.revoked)
                 state.revoked.formUnion(new)
@@ -54,6 +50,29 @@ extension Worker {
         } catch {
             logger.warning("mingle.failed", ["error": "\(error)", "note": "revoked ids from Redis only"])
         }
+    }
+
+    /// What mingle learns from the `hello` replies: every other node's revoked ids, the highest
+    /// clock, and the nodes whose clock was not a number in `0...maximumClock` (ignored; a peer's
+    /// `Int.max` would overflow this worker's clock at its next tick).
+    static func mingled(_ replies: JSONObject, ownNode: String) -> (revoked: Set<String>, clock: Int, ignoredClocks: [String]) {
+        var learned = Set<String>()
+        var clock = 0
+        var ignored: [String] = []
+        for (node, reply) in replies where node != ownNode {
+            switch reply["revoked"] {
+            case .array(let ids)?: learned.formUnion(ids.compactMap(\.stringValue))
+            case .object(let ids)?: learned.formUnion(ids.keys)
+            default: break
+            }
+            guard let theirs = reply["clock"] else { continue }
+            guard let known = theirs.doubleValue.flatMap({ OutsideNumber.integer($0, in: 0...maximumClock) }) else {
+                ignored.append(node)
+                continue
+            }
+            clock = max(clock, known)
+        }
+        return (learned, clock, ignored)
     }
 
     /// Reads the revoked ids kept in Redis into memory.
@@ -86,11 +105,15 @@ extension Worker {
         case "add_consumer", "cancel_consumer":
             reply = changeConsumer(request)
         case "pool_grow":
-            let count = max(1, request.arguments["n"]?.intValue ?? 1)
-            reply = growPool(by: count) ? ["ok": "pool will grow"] : ["error": "the worker is stopping"]
+            do {
+                let count = try request.wholeNumber("n", default: 1, in: 1...max(1, configuration.maximumConcurrency))
+                reply = growPool(by: count).map { ["error": .string($0)] } ?? ["ok": "pool will grow"]
+            } catch { reply = error.reply }
         case "pool_shrink":
-            let count = max(1, request.arguments["n"]?.intValue ?? 1)
-            reply = shrinkPool(by: count) > 0 ? ["ok": "pool will shrink"] : ["error": "the pool cannot shrink below one slot"]
+            do {
+                let count = try request.wholeNumber("n", default: 1, in: 1...max(1, configuration.maximumConcurrency))
+                reply = shrinkPool(by: count) > 0 ? ["ok": "pool will shrink"] : ["error": "the pool cannot shrink below one slot"]
+            } catch { reply = error.reply }
         case "autoscale":
             reply = ["error": "autoscale is not supported: use pool_grow/pool_shrink"]
         case "enable_events":

@@ -87,9 +87,9 @@ extension Worker {
     /// Runs the task's handler, with its soft limit (cooperative cancellation) and hard limit
     /// (the run is given up) from the message's `timelimit` header or the task's settings.
     private func run(_ task: RegisteredTask, message: TaskMessage, context: TaskContext, settings: TaskSettings) async -> Outcome {
-        let limits = message.headers["timelimit"]?.arrayValue ?? []
-        let hard = limits.first?.doubleValue.map(Self.duration) ?? settings.timeLimit
-        let soft = (limits.count > 1 ? limits[1].doubleValue.map(Self.duration) : nil) ?? settings.softTimeLimit
+        let limits = message.timeLimits
+        let hard = limits.hard ?? settings.timeLimit
+        let soft = limits.soft ?? settings.softTimeLimit
         let handler = task.handler
         let args = message.args
         let kwargs = message.kwargs
@@ -141,12 +141,10 @@ extension Worker {
 
     /// `0.000808s`: microsecond precision, without Foundation's slow `String(format:)`.
     static func formatSeconds(_ duration: Duration) -> String {
-        let microseconds = Int((duration.timeInterval * 1_000_000).rounded())
+        let microseconds = Int((min(max(duration.timeInterval, 0), OutsideNumber.maximumSeconds) * 1_000_000).rounded())
         let fraction = String(microseconds % 1_000_000)
         return "\(microseconds / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction + "s"
     }
-
-    private static func duration(_ seconds: Double) -> Duration { .milliseconds(Int((seconds * 1000).rounded())) }
 
     /// Stores the outcome, publishes callbacks/errbacks or the retry, acks, logs.
     private func finish(

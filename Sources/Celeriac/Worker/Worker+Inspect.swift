@@ -67,8 +67,10 @@ extension Worker {
             return ["ok": "new rate limit set successfully"]
         case "time_limit":
             guard let name = request.arguments["task_name"]?.stringValue else { return ["error": "task_name is required"] }
-            let soft = request.arguments["soft"]?.doubleValue.map { Duration.milliseconds(Int64($0 * 1000)) }
-            let hard = request.arguments["hard"]?.doubleValue.map { Duration.milliseconds(Int64($0 * 1000)) }
+            let soft: Duration?, hard: Duration?
+            do {
+                (soft, hard) = (try request.seconds("soft"), try request.seconds("hard"))
+            } catch { return error.reply }
             guard registry.updateSettings(of: name, { $0.softTimeLimit = soft; $0.timeLimit = hard }) else {
                 return ["error": .string("unknown task \(name)")]
             }
@@ -172,7 +174,7 @@ extension Worker {
     /// Advances and returns the worker's Lamport clock.
     func tick() -> Int {
         state.withLock { state in
-            state.clock += 1
+            state.clock = state.clock.addingSaturated(1)
             return state.clock
         }
     }

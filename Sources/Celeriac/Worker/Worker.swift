@@ -335,22 +335,27 @@ public final class Worker: Sendable {
     }
 
     /// Adds `count` slots (threads and runners) and widens the prefetch window in proportion
-    /// (`pool_grow`). Returns `false` when the worker is stopping.
-    func growPool(by count: Int) -> Bool {
+    /// (`pool_grow`), up to ``WorkerConfiguration/maximumConcurrency``. Returns why it did not
+    /// (stopping, or the maximum would be passed), `nil` when it grew.
+    func growPool(by count: Int) -> String? {
         let perSlot = max(1, configuration.prefetch / configuration.concurrency)
-        let grown = state.withLock { state -> Bool in
-            guard state.hasStarted, !state.isStopping else { return false }
+        let maximum = max(configuration.maximumConcurrency, configuration.concurrency)
+        let refusal = state.withLock { state -> String? in
+            guard state.hasStarted, !state.isStopping else { return "the worker is stopping" }
+            guard count >= 1, count <= maximum - state.concurrency else {
+                return "growing by \(count) would pass the maximum of \(maximum) slots (--max-concurrency); now \(state.concurrency)"
+            }
             state.concurrency += count
-            state.prefetch += count * perSlot
+            state.prefetch = state.prefetch.addingSaturated(count.multipliedSaturated(by: perSlot))
             state.liveRunners += count
-            return true
+            return nil
         }
-        guard grown else { return false }
+        if let refusal { return refusal }
         threadPool.grow(by: count)
         let added = (0..<count).map { _ in Task(executorPreference: threadPool) { await self.runnerLoop() } }
         state.withLock { $0.addedRunners += added }
         logger.info("pool.grown", ["by": "\(count)", "concurrency": "\(state.withLock { $0.concurrency })"])
-        return true
+        return nil
     }
 
     /// Retires up to `count` slots, never the last one: each stops after its current task; the
@@ -393,7 +398,7 @@ public final class Worker: Sendable {
             do {
                 let (moved, next) = try await consumer.promoteDueMessages()
                 if moved > 0 { logger.debug("schedule.due", ["moved": "\(moved)"]) }
-                if let next { sleep = min(sleep, max(.milliseconds(5), .seconds(next.timeIntervalSinceNow))) }
+                if let next { sleep = max(.milliseconds(5), .seconds(min(next.timeIntervalSinceNow, 1))) }
                 if ContinuousClock.now - lastRefresh >= refreshInterval {
                     try await consumer.refresh(heldDeliveryTags())
                     lastRefresh = .now

@@ -9,6 +9,9 @@ public struct WorkerConfiguration: Sendable {
     /// How many fetched messages may wait for a free slot (`--prefetch`); Celery's default is
     /// 4 × concurrency.
     public var prefetch: Int
+    /// The most slots `pool_grow` may reach (`--max-concurrency`); by default 256, or
+    /// ``concurrency`` when that is more. A remote command cannot start threads without bound.
+    public var maximumConcurrency: Int
     /// The node name (`-n`), `name@host`.
     public var hostname: String
     /// Ack after a task finished rather than when it starts (`acks_late`), for tasks whose settings
@@ -43,7 +46,7 @@ public struct WorkerConfiguration: Sendable {
     /// Celery's defaults: queue `celery`, one slot per core, prefetch 4 × concurrency, early ack.
     public init(
         queues: [String] = [TaskOptions.defaultQueue],
-        concurrency: Int = ProcessInfo.processInfo.activeProcessorCount, prefetch: Int? = nil,
+        concurrency: Int = ProcessInfo.processInfo.activeProcessorCount, prefetch: Int? = nil, maximumConcurrency: Int? = nil,
         hostname: String = WorkerConfiguration.defaultHostname(), acksLate: Bool = false,
         visibilityTimeout: Duration = .seconds(3600), restoreInterval: Duration = .seconds(10),
         unackedMutexExpiry: Duration = .seconds(300), shutdownGrace: Duration = .seconds(30),
@@ -53,6 +56,7 @@ public struct WorkerConfiguration: Sendable {
         self.queues = queues.isEmpty ? [TaskOptions.defaultQueue] : queues
         self.concurrency = max(1, concurrency)
         self.prefetch = max(1, prefetch ?? 4 * max(1, concurrency))
+        self.maximumConcurrency = max(self.concurrency, maximumConcurrency ?? 256)
         self.hostname = hostname
         self.acksLate = acksLate
         self.visibilityTimeout = visibilityTimeout

@@ -28,7 +28,7 @@ extension RedisCommandSender {
         var command = RESPCommand("SET", key, value)
         if let expiration {
             command.append("PX")
-            command.append(max(1, Int(expiration.secondsValue * 1000)))
+            command.append(expiration.expiryMilliseconds)
         }
         switch condition {
         case .always: break
@@ -55,7 +55,7 @@ extension RedisCommandSender {
     /// - Throws: connection errors.
     @discardableResult
     public func expire(_ key: some RESPArgument, after duration: Duration) async throws -> Bool {
-        try await send(RESPCommand("PEXPIRE", key, max(1, Int(duration.secondsValue * 1000)))).decode()
+        try await send(RESPCommand("PEXPIRE", key, duration.expiryMilliseconds)).decode()
     }
 
     /// `PTTL key`: the remaining time to live, or `nil` when the key does not exist or never expires.

@@ -68,16 +68,17 @@ public struct JobStatus: Sendable, Hashable {
         let failed = progress.filter { $0["state"]?.stringValue == "failed" }
         let running = progress.filter { $0["state"]?.stringValue == "running" }
         let total = max(count("partitions_total") ?? progress.count, progress.count)
-        let processed = progress.reduce(0) { $0 + clamped($1["processed"]) }
+        let processed = progress.reduce(0) { $0.addingSaturated(clamped($1["processed"])) }
         let estimated = count("items_estimated") ?? 0
         let perPartition = total > 0 ? Double(estimated) / Double(total) : 0
         // A partition that has just started has no estimate of its own yet: the job's share.
         let known = progress.reduce(0) { sum, entry in
             let reported = max(clamped(entry["total"]), clamped(entry["processed"]))
             let done = entry["state"]?.stringValue != "running"
-            return sum + (reported > 0 || done ? reported : Int(perPartition.rounded()))
+            return sum.addingSaturated(reported > 0 || done ? reported : Int(min(perPartition, 1e15).rounded()))
         }
-        let unseen = Int((Double(max(total - progress.count, 0)) * perPartition).rounded())
+        let unseenPartitions = Double(max(total - progress.count, 0))
+        let unseen = Int(min(unseenPartitions * perPartition, 1e15).rounded())
         var state = text("state").flatMap(JobState.init(rawValue:)) ?? (progress.isEmpty ? .pending : .running)
         if state == .pending, !progress.isEmpty { state = .running }
 
@@ -89,7 +90,7 @@ public struct JobStatus: Sendable, Hashable {
         let elapsed = max(until.timeIntervalSince(from), 0)
         let itemsProcessed = state.isFinished ? max(count("items_processed") ?? processed, processed) : processed
         let ips = elapsed > 0 ? Double(itemsProcessed) / elapsed : 0
-        let itemsTotal = state == .completed ? itemsProcessed : max(known + unseen, itemsProcessed)
+        let itemsTotal = state == .completed ? itemsProcessed : max(known.addingSaturated(unseen), itemsProcessed)
         var errors: [String] = []
         for entry in progress {
             let partition = entry["partition"]?.intValue ?? -1
@@ -107,8 +108,8 @@ public struct JobStatus: Sendable, Hashable {
             partitionsTotal: total, partitionsDone: done.count, partitionsFailed: failed.count,
             partitionsRunning: running.count, itemsProcessed: itemsProcessed, itemsTotal: itemsTotal,
             failedItems: state.isFinished
-                ? max(count("failed_items") ?? 0, progress.reduce(0) { $0 + clamped($1["failed"]) })
-                : progress.reduce(0) { $0 + clamped($1["failed"]) },
+                ? max(count("failed_items") ?? 0, progress.reduce(0) { $0.addingSaturated(clamped($1["failed"])) })
+                : progress.reduce(0) { $0.addingSaturated(clamped($1["failed"])) },
             itemsPerSecond: ips, elapsed: elapsed, eta: eta, errors: errors, reduceTaskID: text("reduce_id"))
     }
 

@@ -1,0 +1,120 @@
+import Celeriac
+import Foundation
+import RESP
+import RedisTestSupport
+import Testing
+
+/// The reproduced crashes of issue #11 (tracker 25), against a real worker on a real
+/// redis-server: each poison message, control command or Redis state, then the worker still
+/// serves a normal task. Before the fixes each of these killed the test process (SIGILL).
+@Suite(.serialized) struct PoisonInputTests {
+    private func stillServes(_ harness: WorkerHarness) async throws {
+        #expect(try await harness.app.send("celeriac.examples.add", args: [20, 22]).get(timeout: .seconds(10)) == 42)
+    }
+
+    /// Pushes raw messages as a Python producer would, and returns the dead-letter reasons once
+    /// all of them arrived.
+    private func deadLettered(_ messages: [TaskMessage], _ harness: WorkerHarness) async throws -> [String] {
+        try await harness.redis.lpush("celery", messages.map { $0.encoded() as any RESPArgument })
+        #expect(try await eventually { try await harness.redis.llen("celeriac.dead") == messages.count })
+        return try await harness.redis.lrange("celeriac.dead").map { try DeadLetterEntry(decoding: $0).reason }
+    }
+
+    private func expectFailure(_ id: String, _ harness: WorkerHarness, mentioning text: String) async throws {
+        let failure = await #expect(throws: TaskFailure.self) {
+            try await harness.app.asyncResult(id).get(timeout: .seconds(10))
+        }
+        #expect(failure?.type == "MessageDecodeError")
+        #expect(failure?.description.contains(text) == true, "\(failure?.description ?? "-")")
+    }
+
+    /// Cases 1, 2 and 8, with early ack and with acks-late (where a crash would repeat at
+    /// every restart): dead-lettered with the reason, FAILURE stored for the id.
+    @Test(arguments: [false, true]) func poisonMessagesAreDeadLetteredWithTheirReason(acksLate: Bool) async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 2, acksLate: acksLate)) { harness in
+            let app = harness.app
+            var timeLimit = app.message("celeriac.examples.add", args: [1, 2])
+            timeLimit.headers["timelimit"] = [1e17, nil]
+            var infinite = app.message("celeriac.examples.add", args: [1, 2])
+            infinite.headers["timelimit"] = [nil, .double(.infinity)]
+            var retries = app.message("celeriac.examples.add", args: [1, 2])
+            retries.headers["retries"] = .integer(.max)
+            var chain = app.message("celeriac.examples.add", args: [1, 2])
+            chain.embed["chain"] = [Signature(task: "celeriac.examples.add", args: [3], options: ["countdown": 1e300]).jsonValue]
+            var callback = app.message("celeriac.examples.add", args: [1, 2])
+            callback.embed["callbacks"] = [Signature(task: "celeriac.examples.add", args: [3], options: ["expires": 1e300]).jsonValue]
+
+            let reasons = try await deadLettered([timeLimit, infinite, retries, chain, callback], harness)
+            #expect(reasons.filter { $0.contains("headers.timelimit") }.count == 2)
+            #expect(reasons.contains { $0.contains("headers.retries") })
+            #expect(reasons.contains { $0.contains("embed.chain: options.countdown") })
+            #expect(reasons.contains { $0.contains("embed.callbacks: options.expires") })
+            try await expectFailure(timeLimit.id, harness, mentioning: "timelimit")
+            try await expectFailure(chain.id, harness, mentioning: "countdown")
+            #expect(try await eventually { try await harness.redis.hgetall("unacked").isEmpty })
+            try await stillServes(harness)
+        }
+    }
+
+    /// Cases 3 and 4: out-of-range control arguments get an error reply and change nothing.
+    @Test func outOfRangeControlArgumentsAreRefused() async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 2)) { harness in
+            let control = ControlClient(app: harness.app)
+            func ask(_ method: String, _ arguments: JSONObject) async throws -> JSONValue? {
+                try await control.broadcast(method, arguments: arguments, timeout: .seconds(5), limit: 1).values.first
+            }
+            for n: JSONValue in [.integer(.max), 20_000, .double(.nan), -3] {
+                let reply = try await ask("pool_grow", ["n": n])
+                #expect(reply?["error"]?.stringValue != nil, "pool_grow n=\(n): \(String(describing: reply))")
+            }
+            #expect(harness.worker.currentConcurrency == 2)
+            #expect(try await ask("pool_grow", ["n": 2])?["ok"] != nil)
+            #expect(harness.worker.currentConcurrency == 4)
+
+            for (soft, hard): (JSONValue, JSONValue) in [(1e300, 10), (5, .double(.infinity)), (-1, 10)] {
+                let reply = try await ask("time_limit", ["task_name": "celeriac.examples.add", "soft": soft, "hard": hard])
+                #expect(reply?["error"]?.stringValue != nil, "time_limit \(soft) \(hard)")
+            }
+            let rate = try await ask("rate_limit", ["task_name": "celeriac.examples.add", "rate_limit": "1e-300/s"])
+            #expect(rate?["error"]?.stringValue != nil)
+            try await stillServes(harness)
+        }
+    }
+
+    /// Case 6: a scheduled entry at `+inf` (and `nan`-like junk) is skipped; the worker lives on
+    /// past several housekeeping rounds and serves tasks, countdowns included.
+    @Test func infiniteScoresInTheScheduleAreSkipped() async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 2)) { harness in
+            _ = try await harness.redis.send(RESPCommand("ZADD", "celeriac.scheduled", "+inf", "x"))
+            _ = try await harness.redis.send(RESPCommand("ZADD", "celeriac.scheduled", "-inf", "y"))
+            try await Task.sleep(for: .milliseconds(2500))
+            try await stillServes(harness)
+            var options = TaskOptions()
+            options.countdown = .milliseconds(200)
+            #expect(try await harness.app.send("celeriac.examples.add", args: [1, 1], options: options).get(timeout: .seconds(10)) == 2)
+        }
+    }
+
+    /// Case 7: a chord whose size `.s` is Int.max with a correction `.t`: the header task
+    /// finishes (the chord just stays open), the worker lives on.
+    @Test func chordSizesNearIntMaxDoNotOverflow() async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 2)) { harness in
+            let groupID = CeleryID.random()
+            let keys = ChordCounter.Keys(groupID)
+            let backend = try await RedisConnection.connect(url: harness.server.url(database: 1))
+            _ = try await backend.send(RESPCommand("SET", keys.size, String(Int.max)))
+            _ = try await backend.send(RESPCommand("SET", keys.sizeCorrection, "1"))
+            await backend.close()
+            var options = TaskOptions()
+            options.groupID = groupID
+            options.groupIndex = 0
+            var header = harness.app.message("celeriac.examples.add", args: [1, 2], options: options)
+            header.embed["chord"] = Signature(task: "celeriac.examples.xsum").jsonValue
+            try await harness.redis.lpush("celery", [header.encoded()])
+            #expect(try await harness.app.asyncResult(header.id).get(timeout: .seconds(10)) == 3)
+            let progress = try await harness.app.backend.chords.progress(groupID: groupID)
+            #expect(progress.total == Int.max)
+            try await stillServes(harness)
+        }
+    }
+}
