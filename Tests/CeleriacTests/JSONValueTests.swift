@@ -38,9 +38,25 @@ import Testing
     }
 
     @Test func roundTripsEscapesAndSurrogates() throws {
-        let text = #"["\u00e9\u2713\ud83d\ude00", "\/", "\ud800x"]"#
+        let text = #"["\u00e9\u2713\ud83d\ude00", "\/"]"#
         let value = try JSONValue(parsing: text)
-        #expect(value == ["é✓😀", "/", "\u{FFFD}x"])
+        #expect(value == ["é✓😀", "/"])
+    }
+
+    /// Bytes that are not UTF-8, and lone surrogates, are refused rather than replaced with
+    /// U+FFFD: a task must never run on arguments other than those sent.
+    @Test func refusesStringsThatAreNotUnicode() throws {
+        let cases: [[UInt8]] = [
+            Array(#"["a"#.utf8) + [0xFF] + Array(#""]"#.utf8),  // not UTF-8 at all
+            Array(#"["a"#.utf8) + [0xC3] + Array(#"", 1]"#.utf8),  // truncated sequence
+            Array(#"["\n"#.utf8) + [0xED, 0xA0, 0x80] + Array(#""]"#.utf8),  // encoded surrogate, after an escape
+            Array(#"{""#.utf8) + [0xC0, 0xAF] + Array(#"": 1}"#.utf8),  // overlong key
+            Array(#"["\ud800x"]"#.utf8),  // lone surrogate escape
+        ]
+        for bytes in cases {
+            let error = #expect(throws: CeleryProtocolError.self) { try JSONValue(parsing: bytes) }
+            #expect(error?.code == .invalidJSON)
+        }
     }
 
     @Test func bigIntegersBecomeDoubles() throws {

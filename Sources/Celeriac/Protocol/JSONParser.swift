@@ -75,8 +75,8 @@ struct JSONParser {
         guard position == end else { throw error("unexpected data after the JSON value") }
     }
 
-    private func error(_ reason: String) -> CeleryProtocolError {
-        CeleryProtocolError(.invalidJSON, "invalid JSON at byte \(position - start): \(reason)")
+    private func error(_ reason: String, at offset: Int? = nil) -> CeleryProtocolError {
+        CeleryProtocolError(.invalidJSON, "invalid JSON at byte \((offset ?? position) - start): \(reason)")
     }
 
     private mutating func skipWhitespace() {
@@ -146,7 +146,7 @@ struct JSONParser {
             var key = ""
             if let keep, let raw = plainStringRange() {
                 if keep.matches(bytes, raw) {
-                    key = String(decoding: bytes[raw], as: UTF8.self)
+                    key = try text(raw)
                 } else {
                     skipped = true
                 }
@@ -269,6 +269,15 @@ struct JSONParser {
         }
     }
 
+    /// The string of `range`, which must be valid UTF-8: replacing bad bytes with U+FFFD (as
+    /// `String(decoding:)` does) would hand a task arguments other than those sent.
+    private func text(_ range: Range<Int>) throws -> String {
+        guard let string = String(validating: bytes[range], as: UTF8.self) else {
+            throw error("a string holds bytes that are not UTF-8", at: range.lowerBound)
+        }
+        return string
+    }
+
     private mutating func parseString() throws -> String {
         position += 1  // opening quote
         // Most strings have no escapes: made from their bytes in place.
@@ -277,7 +286,7 @@ struct JSONParser {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
                 position += 1
-                return String(decoding: bytes[start..<position - 1], as: UTF8.self)
+                return try text(start..<position - 1)
             }
             if byte == UInt8(ascii: "\\") { break }
             position += 1
@@ -289,7 +298,10 @@ struct JSONParser {
             position += 1
             switch byte {
             case UInt8(ascii: "\""):
-                return String(decoding: utf8, as: UTF8.self)
+                guard let string = String(validating: utf8, as: UTF8.self) else {
+                    throw error("a string holds bytes that are not UTF-8")
+                }
+                return string
             case UInt8(ascii: "\\"):
                 guard position < end else { throw error("unterminated escape") }
                 let escape = bytes[position]
@@ -310,7 +322,8 @@ struct JSONParser {
         }
     }
 
-    /// `\uXXXX` (after the `\u`), joining surrogate pairs; a lone surrogate becomes U+FFFD.
+    /// `\uXXXX` (after the `\u`), joining surrogate pairs. A lone surrogate is refused: it is no
+    /// Unicode character, and U+FFFD in its place would be data other than what was sent.
     private mutating func parseUnicodeEscape() throws -> [UInt8] {
         var scalarValue = try parseHex4()
         if (0xD800...0xDBFF).contains(scalarValue), position + 6 <= end,
@@ -325,7 +338,7 @@ struct JSONParser {
                 position = saved
             }
         }
-        let scalar = Unicode.Scalar(scalarValue) ?? "\u{FFFD}"
+        guard let scalar = Unicode.Scalar(scalarValue) else { throw error("a lone surrogate \\u escape is not a character") }
         return Array(String(Character(scalar)).utf8)
     }
 

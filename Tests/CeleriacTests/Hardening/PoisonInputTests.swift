@@ -56,6 +56,23 @@ import Testing
         }
     }
 
+    /// A body whose JSON strings are not UTF-8 is refused (FAILURE, dead letter), never run with
+    /// U+FFFD in place of the bytes sent.
+    @Test func bodiesThatAreNotUTF8AreRefused() async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 2)) { harness in
+            let message = harness.app.message("celeriac.examples.add", args: ["x", 1])
+            guard case .object(var envelope) = try JSONValue(parsing: message.encoded()) else { return }
+            let body = Array(#"[[""#.utf8) + [0xFF, 0xFE] + Array(#"", 1], {}, {}]"#.utf8)
+            envelope["body"] = .string(Data(body).base64EncodedString())
+            try await harness.redis.lpush("celery", [JSONValue.object(envelope).serialized()])
+            #expect(try await eventually { try await harness.redis.llen("celeriac.dead") == 1 })
+            let reason = try await harness.redis.lrange("celeriac.dead").map { try DeadLetterEntry(decoding: $0).reason }.first
+            #expect(reason?.contains("not UTF-8") == true, "\(reason ?? "-")")
+            try await expectFailure(message.id, harness, mentioning: "UTF-8")
+            try await stillServes(harness)
+        }
+    }
+
     /// Cases 3 and 4: out-of-range control arguments get an error reply and change nothing.
     @Test func outOfRangeControlArgumentsAreRefused() async throws {
         try await withWorker(WorkerConfiguration(concurrency: 2)) { harness in
@@ -63,6 +80,8 @@ import Testing
             func ask(_ method: String, _ arguments: JSONObject) async throws -> JSONValue? {
                 try await control.broadcast(method, arguments: arguments, timeout: .seconds(5), limit: 1).values.first
             }
+            // The worker listens on the pidbox once it has started.
+            #expect(try await eventually { try await control.broadcast("ping", timeout: .milliseconds(500), limit: 1).count == 1 })
             for n: JSONValue in [.integer(.max), 20_000, .double(.nan), -3] {
                 let reply = try await ask("pool_grow", ["n": n])
                 #expect(reply?["error"]?.stringValue != nil, "pool_grow n=\(n): \(String(describing: reply))")
