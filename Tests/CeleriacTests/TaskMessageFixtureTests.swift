@@ -127,10 +127,33 @@ import Testing
         #expect(noTask?.message.contains("'task'") == true)
     }
 
-    @Test func protocolOneIsRefusedByName() {
-        let body = Data(#"{"task": "t", "id": "i", "args": [], "kwargs": {}}"#.utf8).base64EncodedString()
-        let refused = error(for: #"{"body": "\#(body)", "headers": {}, "properties": {"body_encoding": "base64"}}"#)
+    /// Celery 5 with `task_protocol = 1`: everything in the body; read into the protocol 2 form.
+    @Test func protocolOneIsReadAsCeleryReadsIt() throws {
+        let message = try TaskMessage(decoding: CeleryFixtures.bytes("protocol1", "task-countdown-link"))
+        #expect(message.id == "p1-add")
+        #expect(message.taskName == "celeriac.examples.add")
+        #expect(message.args == [2, 3])
+        #expect(message.kwargs.isEmpty)
+        #expect(message.eta == (try CeleryTimestamp.parse("2026-12-02T20:18:36.428786+00:00")))
+        #expect(message.expires == (try CeleryTimestamp.parse("2026-12-02T21:18:31.428786+00:00")))
+        #expect(message.timeLimits.hard == .seconds(30))
+        #expect(message.timeLimits.soft == nil)
+        #expect(message.retries == 0)
+        #expect(message.deliveryTag == "2cb63670-3b26-4c1f-8568-f0d46edf3db9")
+        #expect(message.embed["callbacks"]?.arrayValue?.first?["args"] == [10])
+        #expect(message.headers["args"] == nil && message.headers["callbacks"] == nil)
+    }
+
+    @Test func protocolOneWithLocalTimesIsRefusedByName() {
+        let local = Data(#"{"task": "t", "id": "i", "args": [], "kwargs": {}, "eta": "2026-01-01T00:00:00", "utc": false}"#.utf8)
+        let refused = error(for: #"{"body": "\#(local.base64EncodedString())", "headers": {}, "properties": {"body_encoding": "base64"}}"#)
         #expect(refused?.code == .unsupportedProtocol)
+        let badArgs = Data(#"{"task": "t", "id": "i", "args": 5}"#.utf8)
+        #expect(error(for: #"{"body": "\#(badArgs.base64EncodedString())", "headers": {}, "properties": {"body_encoding": "base64"}}"#)?.code
+            == .missingField)
+        let badRetries = Data(#"{"task": "t", "id": "i", "retries": -4}"#.utf8)
+        #expect(error(for: #"{"body": "\#(badRetries.base64EncodedString())", "headers": {}, "properties": {"body_encoding": "base64"}}"#)?.code
+            == .invalidValue)
     }
 
     @Test func bodyMustBeArgsKwargsEmbed() {

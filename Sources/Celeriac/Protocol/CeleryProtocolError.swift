@@ -16,7 +16,7 @@ public struct CeleryProtocolError: Error, Sendable, CustomStringConvertible {
         public static let missingField = Code("missingField")
         /// The content type or encoding is not JSON in UTF-8 (e.g. pickle).
         public static let unsupportedContentType = Code("unsupportedContentType")
-        /// The message uses Celery's task protocol 1, which Celeriac does not read.
+        /// A Celery task protocol 1 message Celeriac cannot read faithfully (local times, `utc: false`).
         public static let unsupportedProtocol = Code("unsupportedProtocol")
         /// A header or option holds a value out of its range (a time limit of `1e17` seconds, a
         /// negative `retries`, a malformed `eta`): refused rather than run on a guess.

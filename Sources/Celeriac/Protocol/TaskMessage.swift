@@ -51,9 +51,11 @@ public struct TaskMessage: Sendable, Hashable {
     }
 
     /// Decodes an envelope as found in a queue list.
+    /// Protocol 1 messages (everything in the body, as Celery 5 still sends with
+    /// `task_protocol=1`) are read into the protocol 2 form.
     /// - Throws: ``CeleryProtocolError``: `invalidJSON` (envelope or body), `invalidBase64`,
     ///   `unsupportedContentType` (anything but JSON, e.g. pickle), `unsupportedProtocol`
-    ///   (protocol 1), `missingField` (no `id` or `task` header, or a body that is not
+    ///   (protocol 1 with local times, `utc: false`), `missingField` (no `id` or `task` header, or a body that is not
     ///   `[args, kwargs, embed]`), `invalidValue` (a number or timestamp out of range, see
     ///   ``checkValues()``).
     public init(decoding envelope: some Collection<UInt8>) throws {
@@ -82,9 +84,10 @@ public struct TaskMessage: Sendable, Hashable {
             bodyBytes = decoded
         }
         guard headers["task"]?.stringValue != nil else {
-            if case .object? = try? JSONValue(parsing: bodyBytes) {
-                throw CeleryProtocolError(
-                    .unsupportedProtocol, "Celery task protocol 1 is not supported (set task_protocol=2)")
+            if case .object(let body) = try JSONValue(parsing: bodyBytes) {
+                self = try TaskMessage(protocol1Body: body, properties: properties)
+                try checkValues()
+                return
             }
             throw CeleryProtocolError(.missingField, "the message has no 'task' header")
         }
