@@ -33,9 +33,12 @@ public final class RedisSubscriber: Sendable {
     private let core: SubscriberCore
 
     /// Creates a subscriber and starts connecting in the background.
+    /// - Parameter bufferLimit: the most events ``events`` holds for a slow consumer; past it the
+    ///   oldest are dropped (counted in ``droppedEvents``). `nil`: no limit.
     /// - Throws: ``RedisClientError`` when the wake-up pipe cannot be created (out of file descriptors).
-    public init(_ configuration: RedisConfiguration, backoff: ReconnectBackoff = .standard) throws {
-        let (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .unbounded)
+    public init(_ configuration: RedisConfiguration, backoff: ReconnectBackoff = .standard, bufferLimit: Int? = nil) throws {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: Event.self, bufferingPolicy: bufferLimit.map { .bufferingNewest(max(1, $0)) } ?? .unbounded)
         events = stream
         core = try SubscriberCore(configuration: configuration, backoff: backoff, deliver: .stream(continuation))
         core.start()
@@ -86,6 +89,10 @@ public final class RedisSubscriber: Sendable {
 
     /// Whether the subscriber is connected right now.
     public var isConnected: Bool { core.isConnected }
+
+    /// How many events were dropped because ``events`` held `bufferLimit` unread ones; reading
+    /// resets the count.
+    public func takeDroppedEvents() -> Int { core.takeDropped() }
 
     /// Closes the connection, stops the thread and ends ``events``.
     public func close() {
@@ -363,9 +370,14 @@ private final class SubscriberCore: Sendable {
         }
     }
 
+    private let dropped = Mutex(0)
+
+    func takeDropped() -> Int { dropped.withLock { count in defer { count = 0 }; return count } }
+
     private func deliver(_ event: RedisSubscriber.Event) {
         switch delivery {
-        case .stream(let continuation): continuation.yield(event)
+        case .stream(let continuation):
+            if case .dropped = continuation.yield(event) { dropped.withLock { $0 += 1 } }
         case .handler(let handler, _): handler(event)
         }
     }

@@ -32,7 +32,7 @@ import Testing
         #expect(worker.isAckedOnArrival(app.message("plain", options: TaskOptions(expires: .at(now + 60))), now: now))
         // Revoked.
         let revoked = app.message("plain")
-        worker.state.withLock { _ = $0.revoked.insert(revoked.id) }
+        worker.state.withLock { $0.revoked.insert([revoked.id]) }
         #expect(!worker.isAckedOnArrival(revoked, now: now))
     }
 

@@ -11,6 +11,8 @@ public struct RevokedTasks: Sendable {
     public var key = "celeriac.revoked"
     /// How long a revoke is remembered (Celery's in-memory default: 3 h).
     public var expiry: Duration = .seconds(3 * 3600)
+    /// The most ids kept (Celery's in-memory `REVOKES_MAX`); past it the oldest are dropped.
+    public var maximum = 50_000
 
     /// Revoked ids on `pool`.
     public init(pool: RedisConnectionPool) {
@@ -22,7 +24,10 @@ public struct RevokedTasks: Sendable {
     public func add(_ ids: [String], now: Date = Date()) async throws {
         guard !ids.isEmpty else { return }
         let until = now.addingTimeInterval(expiry.timeInterval).timeIntervalSince1970
-        try await pool.zadd(key, ids.map { (score: until, member: $0 as any RESPArgument) })
+        var add = RESPCommand("ZADD", key)
+        for id in ids { add.append(until); add.append(id) }
+        let replies = try await pool.pipeline([add, RESPCommand("ZREMRANGEBYRANK", key, 0, -(max(1, maximum) + 1))])
+        if let error = replies.lazy.compactMap(\.serverError).first { throw error }
     }
 
     /// The ids revoked and not yet forgotten (and forgets the expired ones).
@@ -31,7 +36,7 @@ public struct RevokedTasks: Sendable {
         let epoch = now.timeIntervalSince1970
         let replies = try await pool.pipeline([
             RESPCommand("ZREMRANGEBYSCORE", key, "-inf", epoch),
-            RESPCommand("ZRANGE", key, epoch, "+inf", "BYSCORE"),
+            RESPCommand("ZRANGE", key, epoch, "+inf", "BYSCORE", "LIMIT", 0, max(1, maximum)),
         ])
         if let error = replies.lazy.compactMap(\.serverError).first { throw error }
         return Set((replies.last?.array ?? []).compactMap(\.string))

@@ -9,6 +9,12 @@ extension Worker {
     /// Others get Celery's `KeyError` reply. Returns when the subscriber is closed.
     func controlLoop(_ subscriber: RedisSubscriber) async {
         for await event in subscriber.events {
+            // A backlog of commands must not hold up a shutdown: what is left is dropped.
+            guard !isStopping else { break }
+            let dropped = subscriber.takeDroppedEvents()
+            if dropped > 0 {
+                logger.warning("control.dropped", ["count": "\(dropped)", "reason": "more than \(Self.controlBacklog) commands waiting"])
+            }
             switch event {
             case .message(let message):
                 guard let request = try? ControlRequest(decoding: message.payload) else {
@@ -28,11 +34,18 @@ extension Worker {
     /// holds exactly; far from overflowing when the clock ticks on.
     static let maximumClock = 1 << 53
 
+    /// The most revoked ids a worker holds (Celery's `REVOKES_MAX`), in memory and in
+    /// `celeriac.revoked`; past it the oldest are forgotten.
+    static let maximumRevoked = 50_000
+
+    /// The most control messages waiting to be handled; past it the oldest are dropped (logged).
+    static let controlBacklog = 1_000
+
     /// Celery's mingle: asks the running workers (`hello`, for 1 s) for their revoked ids and
     /// clocks, and keeps what it learns (also in Redis, for later workers). Python workers keep
     /// revokes only in memory, so this is how a new worker learns theirs.
     func mingle() async {
-        let known = state.withLock { $0.revoked.sorted() }
+        let known = state.withLock { $0.revoked.sorted }
         do {
             let replies = try await ControlClient(app: app).broadcast(
                 "hello", arguments: ["from_node": .string(configuration.hostname), "revoked": .array(known.map(JSONValue.string))],
@@ -40,8 +53,8 @@ extension Worker {
             let (learned, clock, ignored) = Self.mingled(replies, ownNode: configuration.hostname)
             for node in ignored { logger.warning("mingle.clock_ignored", ["node": node, "reason": "not a whole number in 0...2^53"]) }
             let new = state.withLock { state -> [String] in
-                let new = learned.subtracting(state.revoked)
-                state.revoked.formUnion(new)
+                let new = state.revoked.missing(from: learned)
+                state.revoked.insert(new)
                 state.clock = max(state.clock, clock)
                 return new.sorted()
             }
@@ -79,7 +92,7 @@ extension Worker {
     func loadRevoked() async {
         do {
             let ids = try await RevokedTasks(pool: app.broker.pool).current()
-            state.withLock { $0.revoked.formUnion(ids) }
+            state.withLock { $0.revoked.insert(ids) }
         } catch {
             logger.warning("revoked.load_failed", ["error": "\(error)"])
         }
@@ -177,7 +190,7 @@ extension Worker {
         }
         let terminate = request.method == "terminate" || request.arguments["terminate"]?.boolValue == true
         let running = state.withLock { state -> [String: TaskContext] in
-            state.revoked.formUnion(ids)
+            state.revoked.insert(ids)
             var running: [String: TaskContext] = [:]
             for task in state.active.values where ids.contains(task.delivery.message.id) {
                 running[task.delivery.message.id] = task.context
@@ -189,10 +202,18 @@ extension Worker {
         } catch {
             logger.warning("revoked.save_failed", ["error": "\(error)"])
         }
-        for id in ids where running[id] == nil {
+        let notRunning = ids.filter { running[$0] == nil }
+        // One MGET for them all; one read each only when some stored value is unreadable.
+        var states: [TaskState?]
+        if let metas = try? await app.backend.metas(for: notRunning), metas.count == notRunning.count {
+            states = metas.map { $0?.state }
+        } else {
+            states = []
+            for id in notRunning { states.append((try? await app.backend.meta(for: id))??.state) }
+        }
+        for (id, current) in zip(notRunning, states) {
             // Like Celery: only a task that has not started or finished is marked at once.
-            let current = try? await app.backend.meta(for: id)
-            if current == nil || [.pending, .received, .retry].contains(current?.state) {
+            if current == nil || [.pending, .received, .retry].contains(current) {
                 let failure = TaskFailure(type: "TaskRevokedError", module: "celery.exceptions", message: "revoked")
                 var meta = TaskResultMeta(taskID: id, state: .revoked, result: failure.storedValue, dateDone: Date())
                 meta.fields["children"] = .null

@@ -27,7 +27,7 @@ extension Worker {
         case "registered":
             return .array(registry.names.map(JSONValue.string))
         case "revoked":
-            return .array(state.withLock { $0.revoked.sorted() }.map(JSONValue.string))
+            return .array(state.withLock { $0.revoked.sorted }.map(JSONValue.string))
         case "query_task":
             return queryTask(request.arguments["ids"])
         case "stats":
@@ -52,7 +52,7 @@ extension Worker {
             return ["clock": .integer(tick())]
         case "hello":
             if request.arguments["from_node"]?.stringValue == configuration.hostname { return .null }
-            return ["revoked": .array(state.withLock { $0.revoked.sorted() }.map(JSONValue.string)), "clock": .integer(tick())]
+            return ["revoked": .array(state.withLock { $0.revoked.sorted }.map(JSONValue.string)), "clock": .integer(tick())]
         case "rate_limit":
             guard let name = request.arguments["task_name"]?.stringValue else { return ["error": "task_name is required"] }
             let text = request.arguments["rate_limit"]?.stringValue ?? request.arguments["rate_limit"].map { $0.serializedString }

@@ -55,7 +55,7 @@ public final class Worker: Sendable {
         var delayed: [String: Delivery] = [:]
         var processed = 0
         /// Revoked task ids: from Redis at start, then from pidbox broadcasts.
-        var revoked: Set<String> = []
+        var revoked = LimitedSet(maximum: Worker.maximumRevoked, expiry: .seconds(3 * 3600))
         /// Tasks run, by name (`inspect stats`).
         var totals: [String: Int] = [:]
         var startedAt: Date?
@@ -124,7 +124,7 @@ public final class Worker: Sendable {
         }
         _ = try await app.broker.pool.ping()
         await loadRevoked()
-        let control = try RedisSubscriber(app.broker.pool.redis)
+        let control = try RedisSubscriber(app.broker.pool.redis, bufferLimit: Self.controlBacklog)
         try await control.subscribe([ControlRequest.channel(database: app.broker.pool.redis.database)])
         if configuration.mingle { await mingle() }
         writer.start()

@@ -125,6 +125,27 @@ import Testing
         }
     }
 
+    /// A pidbox flood: 100 revokes of 1,000 ids each. The worker holds at most 50,000 (as Celery),
+    /// so does `celeriac.revoked`, and it still serves tasks and shuts down (warm) at once after.
+    @Test func aFloodOfRevokesStaysBounded() async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 2)) { harness in
+            let control = ControlClient(app: harness.app)
+            #expect(try await eventually { try await control.broadcast("ping", timeout: .milliseconds(500), limit: 1).count == 1 })
+            for round in 0..<100 {
+                let ids = (0..<1000).map { JSONValue.string("flood-\(round)-\($0)") }
+                _ = try await control.broadcast("revoke", arguments: ["task_id": .array(ids)], reply: false)
+            }
+            #expect(try await eventually(attempts: 3000) {
+                try await harness.redis.send(RESPCommand("ZCARD", "celeriac.revoked")).int == 50_000
+            })
+            let revoked = try await control.broadcast("revoked", timeout: .seconds(30), limit: 1).values.first?.arrayValue
+            #expect(revoked?.count == 50_000)
+            #expect(revoked?.contains("flood-99-999") == true)
+            #expect(revoked?.contains("flood-0-0") == false)
+            try await stillServes(harness)
+        }
+    }
+
     /// Case 6: a scheduled entry at `+inf` (and `nan`-like junk) is skipped; the worker lives on
     /// past several housekeeping rounds and serves tasks, countdowns included.
     @Test func infiniteScoresInTheScheduleAreSkipped() async throws {
