@@ -19,10 +19,17 @@ final class HiredisContext {
     let serverDescription: String
     /// Set once an I/O, protocol or timeout error has made the context unusable.
     private(set) var isBroken = false
+    /// How long one whole reply may take to arrive; `nil` waits for ever.
+    private var replyTimeout: Duration?
+    /// Checks the bytes read against the reply limits before hiredis parses them.
+    private var replyGuard: RESPReplyGuard
+    /// Where each `read(2)` puts its bytes (at most 64 KiB), reused.
+    private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
 
-    private init(context: UnsafeMutablePointer<redisContext>, serverDescription: String) {
+    private init(context: UnsafeMutablePointer<redisContext>, serverDescription: String, limits: RESPReplyLimits) {
         self.context = context
         self.serverDescription = serverDescription
+        self.replyGuard = RESPReplyGuard(limits: limits)
     }
 
     deinit {
@@ -50,7 +57,7 @@ final class HiredisContext {
             throw RedisClientError(.connectionFailed, "cannot connect to Redis at \(server): out of memory")
         }
         let savedErrno = errno
-        let context = HiredisContext(context: rawContext, serverDescription: server)
+        let context = HiredisContext(context: rawContext, serverDescription: server, limits: configuration.replyLimits)
         if rawContext.pointee.err != 0 {
             let reason = String(cString: chiredis_context_errstr(rawContext))
             if isTimeout(errno: savedErrno) {
@@ -117,8 +124,10 @@ final class HiredisContext {
         }
     }
 
-    /// Sets the socket's send and receive timeout; `nil` waits forever.
+    /// Sets the time one whole reply may take (a deadline from when it is awaited, however the
+    /// server trickles its bytes), and the socket's send timeout; `nil` waits forever.
     func setTimeout(_ timeout: Duration?) throws {
+        replyTimeout = timeout
         let value = timeout.map(timeval.init) ?? timeval(tv_sec: 0, tv_usec: 0)
         if redisSetTimeout(context, value) != REDIS_OK {
             throw failure(while: "setting the socket timeout")
@@ -145,19 +154,45 @@ final class HiredisContext {
         }
     }
 
-    /// Sends what is buffered, then blocks until one whole reply has arrived (or the timeout).
+    /// Sends what is buffered, then blocks until one whole reply has arrived. The timeout (see
+    /// ``setTimeout(_:)``) is a deadline for the whole reply: a server trickling a byte at a time
+    /// cannot stretch it.
+    /// - Throws: ``RedisClientError`` (`timeout`, `connectionClosed`, `protocolError`, also for a
+    ///   reply past the ``RESPReplyLimits``); the context is then broken.
     func readReply() throws -> RESPValue {
-        try checkUsable()
-        var reply: UnsafeMutableRawPointer?
-        if redisGetReply(context, &reply) != REDIS_OK {
-            throw failure(while: "waiting for a reply")
+        if let reply = try bufferedReply() { return reply }
+        try flush()
+        let deadline = replyTimeout.map { ContinuousClock.now + $0 }
+        while true {
+            try waitUntilReadable(deadline: deadline)
+            try readAvailable()
+            if let reply = try bufferedReply() { return reply }
         }
-        guard let reply else {
-            isBroken = true
-            throw RedisClientError(.protocolError, "Redis at \(serverDescription) sent no reply")
+    }
+
+    /// Blocks until the socket is readable, or throws `timeout` (breaking the context) at `deadline`.
+    private func waitUntilReadable(deadline: ContinuousClock.Instant?) throws {
+        var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            var wait: Int32 = -1
+            if let deadline {
+                let left = deadline - ContinuousClock.now
+                if left <= .zero {
+                    isBroken = true
+                    throw RedisClientError(
+                        .timeout, "Redis at \(serverDescription) did not send a whole reply within \(replyTimeout ?? .zero); connection closed")
+                }
+                let milliseconds = left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1
+                wait = Int32(clamping: milliseconds)
+            }
+            let ready = poll(&descriptor, 1, wait)
+            if ready > 0 { return }
+            if ready < 0, errno != EINTR {
+                isBroken = true
+                throw RedisClientError(
+                    .connectionClosed, "waiting for Redis at \(serverDescription) failed: \(String(cString: strerror(errno)))")
+            }
         }
-        defer { freeReplyObject(reply) }
-        return HiredisContext.value(of: reply.assumingMemoryBound(to: redisReply.self))
     }
 
     /// Writes RESP-encoded commands to the socket now, blocking until all are written.
@@ -194,12 +229,33 @@ final class HiredisContext {
         }
     }
 
-    /// Reads what the socket has (one `read`); call when `poll` reports the socket readable.
+    /// Reads what the socket has (one `read`) and hands it to hiredis' reader, after checking it
+    /// against the reply limits; call when `poll` reports the socket readable.
+    /// - Throws: ``RedisClientError`` (`connectionClosed` at EOF, `protocolError` past a limit).
     func readAvailable() throws {
         try checkUsable()
-        if redisBufferRead(context) != REDIS_OK {
-            throw failure(while: "reading")
+        var count = 0
+        let descriptor = context.pointee.fd
+        repeat {
+            count = readBuffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        } while count < 0 && errno == EINTR
+        if count < 0 && HiredisContext.isTimeout(errno: errno) { return }  // nothing after all
+        guard count > 0 else {
+            isBroken = true
+            let reason = count == 0 ? "the server closed the connection" : String(cString: strerror(errno))
+            throw RedisClientError(.connectionClosed, "connection to Redis at \(serverDescription) lost while reading: \(reason)")
         }
+        do {
+            try readBuffer.withUnsafeBytes { try replyGuard.scan(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+        } catch {
+            isBroken = true
+            throw RedisClientError(.protocolError, "Redis at \(serverDescription) sent a reply past a limit: \(error); connection closed")
+        }
+        let reader = context.pointee.reader
+        let status = readBuffer.withUnsafeBytes { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { redisReaderFeed(reader, $0.baseAddress, count) }
+        }
+        if status != REDIS_OK { throw failure(while: "reading") }
     }
 
     /// The next complete reply already read from the socket, without blocking.

@@ -89,15 +89,22 @@ extension RESPValue: CustomStringConvertible {
     /// A readable rendering like `redis-cli`'s, with long bulk strings shortened.
     public var description: String {
         switch self {
-        case .simpleString(let text): return text
-        case .error(let error): return "(error) \(error.message)"
+        case .simpleString(let text): return Self.shortened(text).debugDescription
+        case .error(let error): return "(error) \(Self.shortened(error.message).debugDescription)"
         case .integer(let value): return "(integer) \(value)"
         case .bulkString(let bytes):
             let shown = bytes.prefix(200)
             let text = String(decoding: shown, as: UTF8.self).debugDescription
             return bytes.count > shown.count ? "\(text)… (\(bytes.count) bytes)" : text
         case .null: return "(nil)"
-        case .array(let elements): return "[" + elements.map(\.description).joined(separator: ", ") + "]"
+        case .array(let elements):
+            // Error messages quote replies: a 10-million-element array must not become their text.
+            let shown = elements.prefix(8).map(\.description).joined(separator: ", ")
+            return elements.count > 8 ? "[\(shown), … (\(elements.count) elements)]" : "[\(shown)]"
         }
+    }
+
+    private static func shortened(_ text: String) -> String {
+        text.count > 200 ? String(text.prefix(200)) + "…" : text
     }
 }

@@ -27,6 +27,8 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var connectTimeout: Duration
     /// How long a reply to a non-blocking command may take. Blocking commands add their own timeout.
     public var commandTimeout: Duration
+    /// Bounds on one reply (bulk length, element count, nesting, line length).
+    public var replyLimits: RESPReplyLimits = .standard
 
     /// Creates a configuration from parts.
     public init(

@@ -16,6 +16,7 @@ public final class ScriptedTCPServer: @unchecked Sendable {
     private let listener: Int32
     private let reply: [UInt8]
     private let closeAfterReply: Bool
+    private let byteInterval: Duration?
     private let lock = NSLock()
     private var stopped = false
     private var listenerClosed = false
@@ -30,9 +31,12 @@ public final class ScriptedTCPServer: @unchecked Sendable {
     /// - Parameters:
     ///   - reply: bytes sent after the first read from each client.
     ///   - closeAfterReply: close the connection after the reply (else keep it open, silent).
-    public init(reply: [UInt8], closeAfterReply: Bool = true) throws {
+    ///   - byteInterval: send the reply one byte at a time, this far apart (a trickling server);
+    ///     `nil` sends it at once. Trickling stops when the server is stopped.
+    public init(reply: [UInt8], closeAfterReply: Bool = true, byteInterval: Duration? = nil) throws {
         self.reply = reply
         self.closeAfterReply = closeAfterReply
+        self.byteInterval = byteInterval
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -80,8 +84,19 @@ public final class ScriptedTCPServer: @unchecked Sendable {
             var buffer = [UInt8](repeating: 0, count: 4096)
             let received = recv(client, &buffer, buffer.count, 0)
             record("received \(received)")
-            let sent = reply.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            record("sent \(sent)")
+            if let byteInterval {
+                var sent = 0
+                for byte in reply {
+                    if lock.withLock({ stopped }) { break }
+                    guard withUnsafeBytes(of: byte, { send(client, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) }) == 1 else { break }
+                    sent += 1
+                    Thread.sleep(forTimeInterval: Double(byteInterval.components.attoseconds) / 1e18 + Double(byteInterval.components.seconds))
+                }
+                record("trickled \(sent)")
+            } else {
+                let sent = reply.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                record("sent \(sent)")
+            }
             if closeAfterReply { close(client) } else { held.append(client) }
         }
         for client in held { close(client) }
