@@ -15,6 +15,8 @@ public struct CeleriacError: Error, Sendable, CustomStringConvertible {
         public static let invalidConfiguration = Code("invalidConfiguration")
         /// A canvas (chain, group, chord) cannot be built as given.
         public static let invalidCanvas = Code("invalidCanvas")
+        /// A message is larger than the maximum message size.
+        public static let messageTooLarge = Code("messageTooLarge")
     }
 
     /// What went wrong.

@@ -13,12 +13,19 @@ public final class RedisBroker: Sendable {
     public let pool: RedisConnectionPool
     /// How publishing retries on connection errors and on `LOADING`-like refusals.
     public let retryPolicy: PublishRetryPolicy
+    /// The largest message sent (``TaskMessage/defaultMaximumSize`` by default, the workers'
+    /// default limit too): a message whose arguments alone pass it is refused before sending.
+    public let maximumMessageSize: Int
     private let declaredQueues = Mutex<Set<String>>([])
 
     /// Creates a broker publishing through `pool`.
-    public init(pool: RedisConnectionPool, retryPolicy: PublishRetryPolicy = PublishRetryPolicy()) {
+    public init(
+        pool: RedisConnectionPool, retryPolicy: PublishRetryPolicy = PublishRetryPolicy(),
+        maximumMessageSize: Int = TaskMessage.defaultMaximumSize
+    ) {
         self.pool = pool
         self.retryPolicy = retryPolicy
+        self.maximumMessageSize = max(1, maximumMessageSize)
     }
 
     /// Publishes one message to the queue named by its routing key.
@@ -31,11 +38,21 @@ public final class RedisBroker: Sendable {
 
     /// Publishes messages in one pipeline (one round trip), in order. The first publish to a queue
     /// declares its binding first, in a round trip of its own.
-    /// - Throws: as ``publish(_:)``. A failure may leave some of the messages published; retries
+    /// - Throws: as ``publish(_:)``; ``CeleriacError`` `messageTooLarge` (nothing is sent) when a
+    ///   message's arguments pass ``maximumMessageSize``. A failure may leave some of the messages published; retries
     ///   resend all of them only when no reply at all arrived (a connection error before the
     ///   pipeline ran), and otherwise only those Redis refused for now (`LOADING`).
     public func publish(_ messages: [TaskMessage]) async throws {
         guard !messages.isEmpty else { return }
+        for index in messages.indices {
+            let size = messages[index].minimumEncodedSize(stoppingAfter: maximumMessageSize)
+            guard size <= maximumMessageSize else {
+                throw CeleriacError(
+                    .messageTooLarge,
+                    "task \(messages[index].taskName) (\(messages[index].id)): its arguments pass the maximum message size of "
+                        + "\(maximumMessageSize) bytes; pass large data by reference (a path or key) instead")
+            }
+        }
         var queues: Set<String> = []
         var lastQueue: String?
         for index in messages.indices {  // (not `for in`, which copies each message)

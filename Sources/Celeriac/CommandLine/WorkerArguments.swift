@@ -15,6 +15,9 @@ public struct WorkerArguments: Sendable {
         CommandLineOption(
             "max-concurrency", value: "N", help: "The most slots pool_grow may reach (default 256, or -c when more)."),
         CommandLineOption("prefetch", value: "N", help: "Messages fetched ahead of free slots (default 4 x concurrency)."),
+        CommandLineOption("prefetch-bytes", value: "BYTES", help: "Bytes of messages fetched ahead (default 134217728, 128 MiB)."),
+        CommandLineOption(
+            "max-message-size", value: "BYTES", help: "Larger messages are dead-lettered, not run (default 67108864, 64 MiB)."),
         CommandLineOption("acks-late", help: "Ack after tasks finish, not when they start (tasks may override)."),
         CommandLineOption("loglevel", short: "l", value: "LEVEL", help: "debug, info, warning or error (default info)."),
         CommandLineOption(
@@ -48,6 +51,8 @@ public struct WorkerArguments: Sendable {
         }
         if let prefetch = try commandLine.integer("prefetch", in: 1...1_000_000) { configuration.prefetch = prefetch }
         if let maximum = try commandLine.integer("max-concurrency", in: 1...10_000) { configuration.maximumConcurrency = maximum }
+        if let bytes = try commandLine.integer("prefetch-bytes", in: 1024...(1 << 40)) { configuration.prefetchBytes = bytes }
+        if let bytes = try commandLine.integer("max-message-size", in: 1024...(1 << 31)) { configuration.maximumMessageSize = bytes }
         if let hostname = commandLine.value("hostname") {
             guard !hostname.isEmpty else { throw UsageError("--hostname needs a name") }
             configuration.hostname = WorkerConfiguration.nodeName(hostname)

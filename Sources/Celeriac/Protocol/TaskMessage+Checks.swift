@@ -1,4 +1,27 @@
 extension TaskMessage {
+    /// The largest message Celeriac sends or takes by default: 64 MiB. Larger payloads belong in
+    /// a store the task reads (a file, an object store), with their address in the message.
+    public static let defaultMaximumSize = 64 * 1024 * 1024
+
+    /// A lower bound of the envelope's size, counted without encoding it: the JSON text of the
+    /// arguments alone (base64 makes the envelope a third larger). Stops counting past `limit`.
+    public func minimumEncodedSize(stoppingAfter limit: Int = .max) -> Int {
+        var total = 0
+        func add(_ value: JSONValue) {
+            guard total <= limit else { return }
+            switch value {
+            case .null, .bool: total += 4
+            case .integer, .double: total += 1
+            case .string(let text): total += text.utf8.count + 2
+            case .array(let elements): total += 2; for element in elements { add(element) }
+            case .object(let object): total += 2; for (key, member) in object { total += key.utf8.count + 3; add(member) }
+            }
+        }
+        for argument in args { add(argument) }
+        add(.object(kwargs))
+        return total
+    }
+
     /// The largest `retries` header taken: `retries + 1` must not overflow, and no task retries
     /// a billion times.
     public static let maximumRetries = 1_000_000_000

@@ -1,14 +1,21 @@
 /// The worker's prefetch window: messages fetched and waiting for a free runner, bounded by the
-/// prefetch count. The fetch loop waits for room; runners wait for messages.
+/// prefetch count and a byte budget (a few large messages must not take the worker's memory).
+/// The fetch loop waits for room; runners wait for messages.
 final class ReservedMessages: Sendable {
     private struct State {
         var queue: [Delivery] = []
         var head = 0
         var runners: [CheckedContinuation<Delivery?, Never>] = []
-        var fetcher: (limit: Int, continuation: CheckedContinuation<Int, Never>)?
+        var fetcher: (limit: Int, budget: Int, continuation: CheckedContinuation<Int, Never>)?
         var isClosed = false
+        /// The envelope bytes of the waiting messages.
+        var bytes = 0
 
         var count: Int { queue.count - head }
+
+        /// Whether a fetch may add messages: at most half of `limit` messages and half of
+        /// `budget` bytes wait (so that fetches come in batches, not one per freed slot).
+        func hasRoom(limit: Int, budget: Int) -> Bool { count <= limit / 2 && bytes <= budget / 2 }
     }
 
     private let state = SleepingLock(State())
@@ -22,6 +29,7 @@ final class ReservedMessages: Sendable {
                     handed.append((state.runners.removeFirst(), delivery))
                 } else {
                     state.queue.append(delivery)
+                    state.bytes += delivery.raw.count
                 }
             }
         }
@@ -56,6 +64,7 @@ final class ReservedMessages: Sendable {
     private func take(_ state: inout State) -> Delivery {
         let delivery = state.queue[state.head]
         state.head += 1
+        state.bytes -= delivery.raw.count
         if state.head == state.queue.count {
             state.queue.removeAll(keepingCapacity: true)
             state.head = 0
@@ -63,9 +72,9 @@ final class ReservedMessages: Sendable {
         return delivery
     }
 
-    /// The fetcher to resume, once at most half of its limit waits.
+    /// The fetcher to resume, once there is room (see ``State/hasRoom(limit:budget:)``).
     private func wakeFetcher(_ state: inout State) -> (CheckedContinuation<Int, Never>, Int)? {
-        guard let fetcher = state.fetcher, state.count <= fetcher.limit / 2 else { return nil }
+        guard let fetcher = state.fetcher, state.hasRoom(limit: fetcher.limit, budget: fetcher.budget) else { return nil }
         state.fetcher = nil
         return (fetcher.continuation, fetcher.limit - state.count)
     }
@@ -90,14 +99,15 @@ final class ReservedMessages: Sendable {
         }
     }
 
-    /// Waits until at most half of `limit` messages wait (so that fetches come in batches, not one
-    /// message per freed slot), and returns how many more fit; 0 once closed.
-    func waitForRoom(limit: Int) async -> Int {
+    /// Waits until at most half of `limit` messages and half of `budget` bytes wait (so that
+    /// fetches come in batches, not one message per freed slot), and returns how many more
+    /// messages fit; 0 once closed. A fetch may pass the budget by the messages it brings.
+    func waitForRoom(limit: Int, budget: Int = .max) async -> Int {
         await withCheckedContinuation { continuation in
             let room = state.withLock { state -> Int? in
                 if state.isClosed { return 0 }
-                if state.count <= limit / 2 { return limit - state.count }
-                state.fetcher = (limit, continuation)
+                if state.hasRoom(limit: limit, budget: budget) { return limit - state.count }
+                state.fetcher = (limit, budget, continuation)
                 return nil
             }
             if let room { continuation.resume(returning: room) }
@@ -118,6 +128,7 @@ final class ReservedMessages: Sendable {
             let left = Array(state.queue[state.head...])
             state.queue = []
             state.head = 0
+            state.bytes = 0
             defer { state.runners = []; state.fetcher = nil }
             return (left, state.runners, state.fetcher)
         }
@@ -129,7 +140,7 @@ final class ReservedMessages: Sendable {
     /// Messages put after ``close()`` (by a fetch that was under way): taken for restoring.
     func takeLeftovers() -> [Delivery] {
         state.withLock { state in
-            defer { state.queue = []; state.head = 0 }
+            defer { state.queue = []; state.head = 0; state.bytes = 0 }
             return Array(state.queue[state.head...])
         }
     }

@@ -11,6 +11,10 @@ extension Worker {
                 ["queue": fetched.queue, "reason": fetched.deadLetterReason ?? "unreadable", "key": configuration.keys.deadLetter])
             return nil
         }
+        guard fetched.raw.count <= configuration.maximumMessageSize else {
+            await rejectOversized(fetched, tag: tag)
+            return nil
+        }
         let message: TaskMessage
         do {
             message = try decoded ?? TaskMessage(decoding: fetched.raw)
@@ -73,7 +77,9 @@ extension Worker {
     /// pop and the start, which kombu's own BRPOP leaves in memory too. Otherwise the caller
     /// records it as usual.
     func handOverUnrecorded(_ popped: (raw: [UInt8], queue: String)) -> HandOver {
-        guard !isStopping, reserved.hasIdleRunner else { return .kept(decoded: nil) }
+        guard !isStopping, reserved.hasIdleRunner, popped.raw.count <= configuration.maximumMessageSize else {
+            return .kept(decoded: nil)
+        }
         guard let message = try? TaskMessage(decoding: popped.raw) else { return .kept(decoded: nil) }
         guard let tag = message.deliveryTag, isAckedOnArrival(message, now: Date()) else { return .kept(decoded: message) }
         let delivery = Delivery(message: message, raw: popped.raw, deliveryTag: tag, queue: popped.queue, isRecorded: false)
@@ -82,6 +88,18 @@ extension Worker {
         }
         sendReceivedEvent(message)
         return reserved.handToIdleRunner(delivery) ? .handed : .kept(decoded: message)
+    }
+
+    /// Dead-letters a message past the maximum size without decoding its body (its `headers`
+    /// alone are read, for the id to store FAILURE under).
+    private func rejectOversized(_ fetched: RedisConsumer.Fetched, tag: String) async {
+        var layouts: [JSONKeyLayout] = []
+        let headers = (try? JSONParser.parseRecord(
+            fetched.raw, in: fetched.raw.indices, layouts: &layouts, keep: JSONFieldFilter(["headers"])))?["headers"]
+        let reason = "the message is \(fetched.raw.count) bytes, more than the maximum of \(configuration.maximumMessageSize)"
+        await reject(
+            raw: fetched.raw, deliveryTag: tag, queue: fetched.queue, reason: reason, taskID: headers?["id"]?.stringValue,
+            taskName: headers?["task"]?.stringValue, failure: TaskFailure(type: "MessageTooLarge", module: "celeriac", message: reason))
     }
 
     /// Whether a runner taking `message` now would ack it at once: a registered early-ack task

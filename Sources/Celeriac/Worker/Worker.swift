@@ -260,7 +260,7 @@ public final class Worker: Sendable {
                     fetched = [try await consumer.record(message, on: connection)]
                     popped = nil
                 } else {
-                    let room = await reserved.waitForRoom(limit: state.withLock { $0.prefetch })
+                    let room = await reserved.waitForRoom(limit: state.withLock { $0.prefetch }, budget: configuration.prefetchBytes)
                     guard room > 0, !isStopping else { break }
                     if !queuesLookEmpty {
                         // On a connection error the same request is repeated: see RedisConsumer.fetch.

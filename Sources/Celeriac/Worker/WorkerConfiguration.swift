@@ -12,6 +12,12 @@ public struct WorkerConfiguration: Sendable {
     /// The most slots `pool_grow` may reach (`--max-concurrency`); by default 256, or
     /// ``concurrency`` when that is more. A remote command cannot start threads without bound.
     public var maximumConcurrency: Int
+    /// The most envelope bytes the prefetch window holds waiting (`--prefetch-bytes`, default
+    /// 128 MiB); a fetch may pass it by the messages it brings.
+    public var prefetchBytes = 128 * 1024 * 1024
+    /// The largest message the worker takes (`--max-message-size`, default 64 MiB): a larger
+    /// one is dead-lettered (FAILURE for its id) without its body being decoded.
+    public var maximumMessageSize = TaskMessage.defaultMaximumSize
     /// The node name (`-n`), `name@host`.
     public var hostname: String
     /// Ack after a task finished rather than when it starts (`acks_late`), for tasks whose settings
