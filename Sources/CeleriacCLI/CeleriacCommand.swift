@@ -296,9 +296,9 @@ struct CeleriacCommand {
             if json {
                 StandardStreams.printLine(JSONValue.object(meta.fields).serializedString)
             } else {
-                StandardStreams.printLine("state: \(meta.state)")
+                StandardStreams.printLine("state: " + TerminalText.safe("\(meta.state)"))
                 if let failure = meta.failure {
-                    StandardStreams.printLine("error: \(failure)")
+                    StandardStreams.printLine("error: " + TerminalText.safe("\(failure)", keepNewlines: true))
                 } else {
                     StandardStreams.printLine("result: \(meta.result.serializedString)")
                 }

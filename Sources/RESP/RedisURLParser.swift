@@ -205,8 +205,9 @@ enum RedisURLParser {
         var result = url
         if let schemeEnd = result.range(of: "://") {
             let afterScheme = result[schemeEnd.upperBound...]
-            let authorityEnd = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? afterScheme.endIndex
-            if let at = afterScheme[..<authorityEnd].lastIndex(of: "@") {
+            // The last '@' anywhere: a password with an unescaped '/', '?' or '@' (a URL that
+            // does not parse) must not show either. Over-redacting a query holding '@' is safe.
+            if let at = afterScheme.lastIndex(of: "@") {
                 let userInfo = afterScheme[..<at]
                 let redactedUserInfo: String
                 if let colon = userInfo.firstIndex(of: ":") {
@@ -217,9 +218,11 @@ enum RedisURLParser {
                 result.replaceSubrange(afterScheme.startIndex..<at, with: redactedUserInfo)
             }
         }
-        if let range = result.range(of: "password=") {
+        var searchStart = result.startIndex
+        while let range = result.range(of: "password=", range: searchStart..<result.endIndex) {
             let valueEnd = result[range.upperBound...].firstIndex(of: "&") ?? result.endIndex
             result.replaceSubrange(range.upperBound..<valueEnd, with: "***")
+            searchStart = result.index(range.upperBound, offsetBy: 3)
         }
         return result
     }

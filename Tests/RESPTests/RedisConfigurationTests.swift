@@ -54,6 +54,19 @@ import RESP
         #expect(!configuration.description.contains("hunter2"))
     }
 
+    /// Passwords with unescaped '/', '?' or '@' make URLs that do not parse: the error must not
+    /// show them either (redaction does not depend on parsing).
+    @Test(arguments: [
+        "redis://bob:se/cret@host:1/0", "redis://:se?cret@host/0", "redis://bob:a@b/c?d@host:99999/0",
+        "redis://host/0?password=se/cret&password=again%zz", "redis://:pa%zzss@host/0",
+    ])
+    func errorsNeverShowPasswords(url: String) {
+        let error = try? #require(throws: RedisClientError.self) { try RedisConfiguration(url: url) }
+        for secret in ["se/cret", "se?cret", "a@b/c?d", "again", "pa%zzss"] {
+            #expect(error?.message.contains(secret) == false, "\(error?.message ?? "")")
+        }
+    }
+
     @Test(arguments: [
         ("localhost:6379", "is not a URL"),
         ("http://host", "unsupported scheme 'http'"),

@@ -22,8 +22,9 @@ public enum StandardStreams {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
-    /// Writes `program: message` to standard error.
+    /// Writes `program: message` to standard error, control characters escaped (messages quote
+    /// server errors and stored values; see ``TerminalText``).
     public static func printError(_ message: String, program: String) {
-        FileHandle.standardError.write(Data("\(program): \(message)\n".utf8))
+        FileHandle.standardError.write(Data("\(program): \(TerminalText.safe(message, keepNewlines: true))\n".utf8))
     }
 }

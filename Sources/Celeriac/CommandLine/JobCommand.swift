@@ -198,7 +198,8 @@ public enum JobCommand {
         ]
         if let by = status.submittedBy { lines.append("  submitted:  by \(by)") }
         for error in status.errors.prefix(5) { lines.append("  error:      \(error)") }
-        return lines.joined(separator: "\n")
+        // The record and the errors are read from Redis: escaped, one line each.
+        return lines.map { TerminalText.safe($0) }.joined(separator: "\n")
     }
 
     static func result(program: String, arguments: [String]) async -> Int32 {
@@ -252,7 +253,8 @@ public enum JobCommand {
                     status.submittedAt.map(CeleryTimestamp.format) ?? "",
                 ]
             }
-            StandardStreams.printLine(table(["ID", "STATE", "FUNCTION", "PARTITIONS", "ITEMS", "SECONDS", "SUBMITTED"], rows))
+            StandardStreams.printLine(
+                table(["ID", "STATE", "FUNCTION", "PARTITIONS", "ITEMS", "SECONDS", "SUBMITTED"], rows.map { $0.map { TerminalText.safe($0) } }))
             return ExitStatus.success
         }
     }

@@ -232,8 +232,9 @@ public enum OperatorCommands {
                         StandardStreams.printLine(String(decoding: entry.encoded(), as: UTF8.self))
                     } else {
                         StandardStreams.printLine(
-                            "\(CeleryTimestamp.format(entry.time))  \(entry.taskID ?? "-")  \(entry.taskName ?? "-")  "
-                                + "queue=\(entry.queue ?? "-")  worker=\(entry.worker)  \(entry.reason)")
+                            TerminalText.safe(
+                                "\(CeleryTimestamp.format(entry.time))  \(entry.taskID ?? "-")  \(entry.taskName ?? "-")  "
+                                    + "queue=\(entry.queue ?? "-")  worker=\(entry.worker)  \(entry.reason)"))
                     }
                 }
             case "retry":
@@ -299,6 +300,6 @@ public enum OperatorCommands {
         for (key, value) in event.fields where !["sw_ident", "sw_ver", "sw_sys", "loadavg", "traceback"].contains(key) {
             parts.append("\(key)=\(value.stringValue ?? value.serializedString)")
         }
-        return parts.joined(separator: " ")
+        return TerminalText.safe(parts.joined(separator: " "))
     }
 }

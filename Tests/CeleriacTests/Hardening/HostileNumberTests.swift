@@ -169,3 +169,15 @@ import Testing
         #expect(BeatTiming.every(period).nextRun(after: Date(timeIntervalSince1970: 0)) != nil)
     }
 }
+
+/// Strings from Redis reach a terminal escaped.
+@Suite struct TerminalTextTests {
+    @Test func controlCharactersAreEscaped() {
+        #expect(TerminalText.safe("plain text\twith tab") == "plain text\twith tab")
+        #expect(TerminalText.safe("\u{1B}]0;owned\u{07}Error") == "\\e]0;owned\\u{7}Error")
+        #expect(TerminalText.safe("two\nlines\r\0") == "two\\nlines\\r\\u{0}")
+        #expect(TerminalText.safe("two\nlines", keepNewlines: true) == "two\nlines")
+        #expect(TerminalText.safe("c1 \u{9B}31m") == "c1 \\u{9b}31m")
+        #expect(TerminalText.safe("é ✓ 😀") == "é ✓ 😀")
+    }
+}
