@@ -103,7 +103,7 @@ final class HiredisContext {
                     .authenticationFailed,
                     "Redis at \(serverDescription) rejected the credentials of \(who): \(error.message)",
                     serverError: error)
-            case "SELECT" where error.code == "NOAUTH":
+            case _ where error.code == "NOAUTH":
                 throw RedisClientError(
                     .authenticationFailed,
                     "Redis at \(serverDescription) requires a password: give it in the URL "

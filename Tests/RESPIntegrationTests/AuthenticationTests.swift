@@ -38,6 +38,13 @@ import Testing
             }
             #expect(error?.code == .authenticationFailed)
             #expect(error?.message.contains("requires a password") == true)
+
+            // The same when the handshake names the client (as `celeriac ping` does), not "refused client name".
+            var named = try RedisConfiguration(url: server.url())
+            named.clientName = "celeriac-ping"
+            let namedError = await #expect(throws: RedisClientError.self) { try await RedisConnection.connect(named) }
+            #expect(namedError?.code == .authenticationFailed)
+            #expect(namedError?.message.contains("requires a password") == true)
         }
     }
 }
