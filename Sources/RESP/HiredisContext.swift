@@ -156,43 +156,33 @@ final class HiredisContext {
 
     /// Sends what is buffered, then blocks until one whole reply has arrived. The timeout (see
     /// ``setTimeout(_:)``) is a deadline for the whole reply: a server trickling a byte at a time
-    /// cannot stretch it.
+    /// cannot stretch it. The first `read` waits with the socket's receive timeout as set (one
+    /// system call, the common case); each later one with the time left.
     /// - Throws: ``RedisClientError`` (`timeout`, `connectionClosed`, `protocolError`, also for a
     ///   reply past the ``RESPReplyLimits``); the context is then broken.
     func readReply() throws -> RESPValue {
         if let reply = try bufferedReply() { return reply }
         try flush()
         let deadline = replyTimeout.map { ContinuousClock.now + $0 }
+        var shortened = false
+        defer { if shortened, !isBroken { _ = redisSetTimeout(context, replyTimeout.map(timeval.init) ?? timeval()) } }
         while true {
-            try waitUntilReadable(deadline: deadline)
-            try readAvailable()
+            guard try readAvailable() else { throw timedOut() }
             if let reply = try bufferedReply() { return reply }
+            if let deadline {
+                let left = deadline - ContinuousClock.now
+                guard left > .milliseconds(1) else { throw timedOut() }
+                if redisSetTimeout(context, timeval(left)) != REDIS_OK { throw failure(while: "setting the socket timeout") }
+                shortened = true
+            }
         }
     }
 
-    /// Blocks until the socket is readable, or throws `timeout` (breaking the context) at `deadline`.
-    private func waitUntilReadable(deadline: ContinuousClock.Instant?) throws {
-        var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
-        while true {
-            var wait: Int32 = -1
-            if let deadline {
-                let left = deadline - ContinuousClock.now
-                if left <= .zero {
-                    isBroken = true
-                    throw RedisClientError(
-                        .timeout, "Redis at \(serverDescription) did not send a whole reply within \(replyTimeout ?? .zero); connection closed")
-                }
-                let milliseconds = left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1
-                wait = Int32(clamping: milliseconds)
-            }
-            let ready = poll(&descriptor, 1, wait)
-            if ready > 0 { return }
-            if ready < 0, errno != EINTR {
-                isBroken = true
-                throw RedisClientError(
-                    .connectionClosed, "waiting for Redis at \(serverDescription) failed: \(String(cString: strerror(errno)))")
-            }
-        }
+    private func timedOut() -> RedisClientError {
+        isBroken = true
+        return RedisClientError(
+            .timeout,
+            "Redis at \(serverDescription) did not send a whole reply within \(replyTimeout ?? .zero); connection closed")
     }
 
     /// Writes RESP-encoded commands to the socket now, blocking until all are written.
@@ -229,17 +219,19 @@ final class HiredisContext {
         }
     }
 
-    /// Reads what the socket has (one `read`) and hands it to hiredis' reader, after checking it
-    /// against the reply limits; call when `poll` reports the socket readable.
+    /// Reads what the socket has (one `read`, waiting at most the socket's receive timeout) and
+    /// hands it to hiredis' reader, after checking it against the reply limits. Returns `false`
+    /// when the wait ended with nothing read.
     /// - Throws: ``RedisClientError`` (`connectionClosed` at EOF, `protocolError` past a limit).
-    func readAvailable() throws {
+    @discardableResult
+    func readAvailable() throws -> Bool {
         try checkUsable()
         var count = 0
         let descriptor = context.pointee.fd
         repeat {
             count = readBuffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
         } while count < 0 && errno == EINTR
-        if count < 0 && HiredisContext.isTimeout(errno: errno) { return }  // nothing after all
+        if count < 0 && HiredisContext.isTimeout(errno: errno) { return false }
         guard count > 0 else {
             isBroken = true
             let reason = count == 0 ? "the server closed the connection" : String(cString: strerror(errno))
@@ -256,6 +248,7 @@ final class HiredisContext {
             bytes.withMemoryRebound(to: CChar.self) { redisReaderFeed(reader, $0.baseAddress, count) }
         }
         if status != REDIS_OK { throw failure(while: "reading") }
+        return true
     }
 
     /// The next complete reply already read from the socket, without blocking.

@@ -156,7 +156,7 @@ import Testing
             let admin = try await RedisConnection.connect(url: server.url())
             // Long enough that a loaded machine (the suite runs in parallel) still sees the
             // 300 ms timeout pass well inside it.
-            try await admin.send(RESPCommand("CLIENT", "PAUSE", 6000, "ALL"))
+            try await admin.send(RESPCommand("CLIENT", "PAUSE", 4500, "ALL"))
             let error = await #expect(throws: RedisClientError.self) { try await subscriber.subscribe(["paused"]) }
             #expect(error?.code == .timeout)
             #expect(error?.message.contains("did not confirm the subscription within") == true)
