@@ -14,7 +14,7 @@ extension ControlRequest {
         guard let value = arguments[name], value != .null else { return fallback }
         guard let number = value.doubleValue.flatMap({ OutsideNumber.integer($0, in: range) }) else {
             throw ControlArgumentError(
-                description: "\(name) must be a whole number in \(range.lowerBound)...\(range.upperBound), not \(Self.shown(value))")
+                description: "\(name) must be a whole number in \(range.lowerBound)...\(range.upperBound), not \(TaskMessage.shown(value, limit: 40))")
         }
         return number
     }
@@ -25,13 +25,8 @@ extension ControlRequest {
     func seconds(_ name: String) throws(ControlArgumentError) -> Duration? {
         guard let value = arguments[name], value != .null else { return nil }
         guard let duration = value.doubleValue.flatMap(OutsideNumber.duration(seconds:)) else {
-            throw ControlArgumentError(description: "\(name) must be \(TaskMessage.secondsRange), not \(Self.shown(value))")
+            throw ControlArgumentError(description: "\(name) must be \(TaskMessage.secondsRange), not \(TaskMessage.shown(value, limit: 40))")
         }
         return duration
-    }
-
-    private static func shown(_ value: JSONValue) -> String {
-        let text = value.serializedString
-        return text.count > 40 ? String(text.prefix(40)) + "…" : text
     }
 }

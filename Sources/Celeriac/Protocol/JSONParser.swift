@@ -144,9 +144,9 @@ struct JSONParser {
             // skipped key is never made.
             var skipped = false
             var key = ""
-            if let keep, let raw = plainStringRange() {
+            if let keep, let (raw, isASCII) = plainStringRange() {
                 if keep.matches(bytes, raw) {
-                    key = try text(raw)
+                    key = try text(raw, isASCII: isASCII)
                 } else {
                     skipped = true
                 }
@@ -196,17 +196,19 @@ struct JSONParser {
 
     /// The contents of the string at `position` when it has no escapes (moving past it), else
     /// `nil` with `position` unchanged.
-    private mutating func plainStringRange() -> Range<Int>? {
+    private mutating func plainStringRange() -> (range: Range<Int>, isASCII: Bool)? {
         var index = position + 1
+        var isASCII = true
         while index < end {
             switch bytes[index] {
             case UInt8(ascii: "\""):
                 let range = (position + 1)..<index
                 position = index + 1
-                return range
+                return (range, isASCII)
             case UInt8(ascii: "\\"):
                 return nil
-            default:
+            case let byte:
+                if byte >= 0x80 { isASCII = false }
                 index += 1
             }
         }
@@ -271,7 +273,9 @@ struct JSONParser {
 
     /// The string of `range`, which must be valid UTF-8: replacing bad bytes with U+FFFD (as
     /// `String(decoding:)` does) would hand a task arguments other than those sent.
-    private func text(_ range: Range<Int>) throws -> String {
+    /// A string the scan found to be ASCII (the common case) is valid as it stands.
+    private func text(_ range: Range<Int>, isASCII: Bool) throws -> String {
+        if isASCII { return String(decoding: bytes[range], as: UTF8.self) }
         guard let string = String(validating: bytes[range], as: UTF8.self) else {
             throw error("a string holds bytes that are not UTF-8", at: range.lowerBound)
         }
@@ -282,13 +286,15 @@ struct JSONParser {
         position += 1  // opening quote
         // Most strings have no escapes: made from their bytes in place.
         let start = position
+        var isASCII = true
         while position < end {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
                 position += 1
-                return try text(start..<position - 1)
+                return try text(start..<position - 1, isASCII: isASCII)
             }
             if byte == UInt8(ascii: "\\") { break }
+            if byte >= 0x80 { isASCII = false }
             position += 1
         }
         var utf8 = Array(bytes[start..<position])

@@ -29,14 +29,13 @@ public enum OutsideNumber {
     /// `duration` in whole milliseconds, held in `0...maximumSeconds` (for Redis arguments such
     /// as `PX`; a duration of ours may still be out of range when a caller passes one).
     public static func milliseconds(_ duration: Duration) -> Int {
-        let seconds = min(max(duration.timeInterval, 0), maximumSeconds)
-        return Int((seconds * 1000).rounded())
+        milliseconds(seconds: duration.timeInterval)
     }
 
-    /// `duration` in whole seconds, at least `minimum`, held below ``maximumSeconds``.
-    public static func seconds(_ duration: Duration, minimum: Int = 1) -> Int {
-        let seconds = min(max(duration.timeInterval, 0), maximumSeconds)
-        return max(minimum, Int(seconds.rounded(.up)))
+    /// `seconds` in whole milliseconds, held in `0...maximumSeconds` (NaN is 0).
+    public static func milliseconds(seconds: Double) -> Int {
+        guard !seconds.isNaN else { return 0 }
+        return Int((min(max(seconds, 0), maximumSeconds) * 1000).rounded())
     }
 }
 

@@ -23,7 +23,7 @@ extension TaskMessage {
             expirationMilliseconds = OutsideNumber.milliseconds(span)
         case .at(let date)?:
             expiresAt = date
-            expirationMilliseconds = OutsideNumber.milliseconds(.seconds(max(min(date.timeIntervalSince(now), 1e12), 0)))
+            expirationMilliseconds = OutsideNumber.milliseconds(seconds: date.timeIntervalSince(now))
         case nil:
             break
         }

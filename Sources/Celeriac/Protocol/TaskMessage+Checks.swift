@@ -71,9 +71,13 @@ extension TaskMessage {
     static let secondsRange = "finite seconds in 0...\(Int(OutsideNumber.maximumSeconds))"
 
     static func invalid(_ field: String, _ value: JSONValue, _ expected: String) -> CeleryProtocolError {
-        var shown = value.serializedString
-        if shown.count > 80 { shown = String(shown.prefix(80)) + "…" }
-        return CeleryProtocolError(.invalidValue, "\(field) is \(shown); it must be \(expected)")
+        CeleryProtocolError(.invalidValue, "\(field) is \(shown(value, limit: 80)); it must be \(expected)")
+    }
+
+    /// `value` as JSON, cut at `limit` characters: for error texts quoting a value from outside.
+    static func shown(_ value: JSONValue, limit: Int) -> String {
+        let text = value.serializedString
+        return text.count > limit ? String(text.prefix(limit)) + "…" : text
     }
 
     private func present(_ value: JSONValue?) -> JSONValue? { value == .null ? nil : value }
