@@ -256,10 +256,13 @@ import Testing
             }
         }) { harness in
             let key = UUID().uuidString
+            // The worker is fetching before the clock starts (on a loaded machine its start can
+            // take seconds, and the check below has less than the 6 s countdown to see the hold).
+            #expect(try await harness.app.send("celeriac.examples.add", args: [1, 1]).get(timeout: .seconds(30)) == 2)
             let sentAt = Date()
             let result = try await harness.app.send("test.count", args: [.string(key)], options: TaskOptions(countdown: .seconds(6)))
             // Held in Redis, not in unacked (which the 1 s visibility sweep would restore).
-            #expect(try await eventually { try await harness.redis.zcard("celeriac.scheduled") == 1 })
+            #expect(try await eventually(attempts: 1000) { try await harness.redis.zcard("celeriac.scheduled") == 1 })
             #expect(try await harness.redis.hgetall("unacked").isEmpty)
             _ = try await result.get(timeout: .seconds(20))
             let done = try #require(try await harness.app.backend.meta(for: result.id)?.dateDone)
