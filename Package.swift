@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "celeriac-worker", targets: ["CeleriacWorker"]),
         .executable(name: "celeriac-beat", targets: ["CeleriacBeat"]),
         .executable(name: "celeriac-bench", targets: ["CeleriacBench"]),
+        .executable(name: "celeriac-fuzz", targets: ["CeleriacFuzz"]),
     ],
     targets: [
         .systemLibrary(
@@ -43,6 +44,12 @@ let package = Package(
             path: "Benchmarks/CeleriacBench",
             swiftSettings: swiftSettings
         ),
+        // libFuzzer targets for the message decoder and the RESP reader (scripts/fuzz.sh); in the
+        // normal build a tool that replays the checked-in corpus (Fuzz/Corpus), which the tests run.
+        .executableTarget(
+            name: "CeleriacFuzz", dependencies: ["Celeriac", "RESP"], path: "Fuzz/CeleriacFuzz",
+            swiftSettings: swiftSettings
+        ),
 
         // Starts and stops private redis-server processes; shared by the tests and the benchmark.
         .target(name: "RedisTestSupport", path: "Tests/RedisTestSupport", swiftSettings: swiftSettings),
@@ -57,7 +64,7 @@ let package = Package(
             dependencies: [
                 "Celeriac", "RESP", "RedisTestSupport",
                 // Executables are dependencies so that `swift test` builds them for the CLI tests.
-                "CeleriacCLI", "CeleriacWorker", "CeleriacBeat", "ExampleWorker",
+                "CeleriacCLI", "CeleriacWorker", "CeleriacBeat", "ExampleWorker", "CeleriacFuzz",
             ],
             // Captured Celery 5.7 messages (copied from shared/fixtures), read by path in the tests.
             exclude: ["Fixtures"],

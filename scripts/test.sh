@@ -4,6 +4,7 @@
 #
 #   scripts/test.sh            unit + integration tests, then the same suite under AddressSanitizer
 #   CELERIAC_ASAN=0 scripts/test.sh    skip the AddressSanitizer pass
+#   CELERIAC_FUZZ=0 scripts/test.sh    skip the bounded fuzzing run (scripts/fuzz.sh, 60 s a target)
 #
 # The tests start their own redis-server processes on free loopback ports; none is needed before.
 set -euo pipefail
@@ -34,4 +35,9 @@ if [ "${CELERIAC_ASAN:-1}" != 0 ]; then
     # Foundation's own Process leaks are suppressed (see the file).
     CELERIAC_JOB_TEST_ITEMS=20000 LSAN_OPTIONS="suppressions=$celeriac_root/scripts/lsan-suppressions.txt" \
         swift test --skip-build --disable-xctest --no-parallel --sanitize=address --scratch-path .build-asan
+fi
+
+if [ "${CELERIAC_FUZZ:-1}" != 0 ]; then
+    say "fuzzing the message decoder and the RESP reader from the checked-in corpus (bounded)"
+    CELERIAC_FUZZ_SECONDS="${CELERIAC_FUZZ_SECONDS:-60}" scripts/fuzz.sh
 fi

@@ -114,7 +114,7 @@ struct CeleriacCommand {
             StandardStreams.printError("give at least one task id or --group; run 'celeriac revoke --help'", program: program)
             return ExitStatus.usage
         }
-        let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
+        let settings = connectionSettingsOrExit(commandLine)
         _ = await CommandLineTool.pingOrExit(settings.brokerURL, role: "broker", program: program)
         var ids = commandLine.positionals
         do {
@@ -190,7 +190,7 @@ struct CeleriacCommand {
             StandardStreams.printError("\(error); run 'celeriac ping --help'", program: program)
             exit(ExitStatus.usage)
         }
-        let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
+        let settings = connectionSettingsOrExit(commandLine)
         var targets = [("broker", settings.brokerURL)]
         if settings.backendURL != settings.brokerURL { targets.append(("backend", settings.backendURL)) }
         var replies = JSONObject()
@@ -310,10 +310,20 @@ struct CeleriacCommand {
         }
     }
 
+    /// The broker and backend of the options and environment; a bad password file exits with 2.
+    static func connectionSettingsOrExit(_ commandLine: ParsedCommandLine) -> ConnectionSettings {
+        do {
+            return try ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            StandardStreams.printError("\(error)", program: program)
+            exit(ExitStatus.usage)
+        }
+    }
+
     /// The producer for `call`/`result`: broker and backend from options/environment; a short
     /// acquire timeout, so an unreachable Redis is reported in about two seconds.
     static func makeApp(_ commandLine: ParsedCommandLine) -> CeleriacApp {
-        let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
+        let settings = connectionSettingsOrExit(commandLine)
         do {
             return try CeleriacApp(
                 brokerURL: settings.brokerURL, backendURL: settings.backendURL,

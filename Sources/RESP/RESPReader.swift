@@ -5,10 +5,17 @@ import CHiredis
 /// The client reads replies off sockets through ``HiredisContext``; this type exposes the same
 /// parser for bytes from elsewhere (captured traffic, tests).
 public enum RESPReader {
-    /// Parses every complete reply in `bytes`.
+    /// Parses every complete reply in `bytes`, checking them against `limits` first as a
+    /// connection does.
     /// - Throws: ``RedisClientError`` with code ``RedisClientError/Code/protocolError`` for invalid
-    ///   RESP, or when `bytes` ends inside a reply.
-    public static func parse(_ bytes: [UInt8]) throws -> [RESPValue] {
+    ///   RESP, a reply past one of `limits`, or when `bytes` ends inside a reply.
+    public static func parse(_ bytes: [UInt8], limits: RESPReplyLimits = .standard) throws -> [RESPValue] {
+        var replyGuard = RESPReplyGuard(limits: limits)
+        do {
+            try bytes.withUnsafeBytes { try replyGuard.scan($0) }
+        } catch {
+            throw RedisClientError(.protocolError, "the reply passes a limit: \(error)")
+        }
         guard let reader = redisReaderCreate() else {
             throw RedisClientError(.protocolError, "cannot create a RESP reader: out of memory")
         }

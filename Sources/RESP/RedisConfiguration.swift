@@ -57,6 +57,45 @@ public struct RedisConfiguration: Sendable, Hashable {
         self = try RedisURLParser.parse(url)
     }
 
+    /// `url` with `password` added (percent-encoded): for a password read from a file or a secret
+    /// store rather than typed into a URL, which `ps` and shell histories would show.
+    ///   A user name goes before an empty password: `redis://user:@host` (a lone `redis://word@host`
+    ///   is a password, as redis-py reads it).
+    /// - Throws: ``RedisClientError`` `invalidConfiguration` when `url` is malformed or already
+    ///   holds a password (say which one to use); the message never contains either password.
+    public static func url(_ url: String, addingPassword password: String) throws -> String {
+        let configuration = try RedisConfiguration(url: url)
+        guard configuration.password?.isEmpty ?? true else {
+            throw RedisClientError(
+                .invalidConfiguration,
+                "'\(configuration.redactedURL)' holds a password already; give it in the URL or in the file, not both")
+        }
+        let encoded = RedisURLParser.percentEncode(password)
+        let result: String
+        switch configuration.endpoint {
+        case .tcp:
+            guard let schemeEnd = url.range(of: "://") else { return url }  // parsed above: it has one
+            let rest = url[schemeEnd.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+            let authority = rest[..<authorityEnd]
+            let withPassword: String
+            if let at = authority.lastIndex(of: "@") {
+                // `user:` or `:` (a user info without a colon is a password, refused above).
+                let user = authority[..<at].prefix(while: { $0 != ":" })
+                withPassword = user + ":" + encoded + authority[at...]
+            } else {
+                withPassword = ":" + encoded + "@" + authority
+            }
+            result = url[..<schemeEnd.upperBound] + withPassword + rest[authorityEnd...]
+        case .unixSocket:
+            result = url + (url.contains("?") ? "&" : "?") + "password=" + encoded
+        }
+        guard (try? RedisConfiguration(url: result))?.password == password else {
+            throw RedisClientError(.invalidConfiguration, "cannot add a password to '\(configuration.redactedURL)'")
+        }
+        return result
+    }
+
     /// The URL of this configuration with the password replaced by `***`, safe to print or log.
     public var redactedURL: String {
         var userInfo = ""

@@ -1,4 +1,6 @@
+import Foundation
 import Celeriac
+import RESP
 import Testing
 
 @Suite struct CommandLineParserTests {
@@ -52,7 +54,7 @@ import Testing
 
 @Suite struct ConnectionSettingsTests {
     private func settings(_ arguments: [String], _ environment: [String: String]) throws -> ConnectionSettings {
-        ConnectionSettings(
+        try ConnectionSettings(
             try ParsedCommandLine(arguments, options: ConnectionSettings.options), environment: environment)
     }
 
@@ -72,5 +74,55 @@ import Testing
     @Test func backendDefaultsToTheBroker() throws {
         let resolved = try settings(["--broker", "redis://b/4"], ["CELERIAC_RESULT_BACKEND": ""])
         #expect(resolved.backendURL == "redis://b/4")
+    }
+
+    private func passwordFile(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("celeriac-pw-\(UUID().uuidString)").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func passwordFilesAddTheirPasswordToTheURLs() throws {
+        let brokerFile = try passwordFile("s3cret/?@:%\n")
+        let backendFile = try passwordFile("other\r\n")
+        defer { for file in [brokerFile, backendFile] { try? FileManager.default.removeItem(atPath: file) } }
+
+        let broker = try settings(["--broker", "redis://h:1/2", "--broker-password-file", brokerFile], [:])
+        #expect(try RedisConfiguration(url: broker.brokerURL).password == "s3cret/?@:%")
+        #expect(try RedisConfiguration(url: broker.brokerURL).database == 2)
+        #expect(broker.backendURL == broker.brokerURL, "the backend is the broker, password and all")
+
+        let both = try settings(
+            ["--broker", "redis://u:@h/0", "--backend-password-file", backendFile],
+            ["CELERIAC_BROKER_PASSWORD_FILE": brokerFile])
+        let brokerConfiguration = try RedisConfiguration(url: both.brokerURL)
+        #expect(brokerConfiguration.username == "u" && brokerConfiguration.password == "s3cret/?@:%")
+        let backendConfiguration = try RedisConfiguration(url: both.backendURL)
+        #expect(backendConfiguration.username == "u" && backendConfiguration.password == "other")
+
+        let socket = try settings(["--broker", "unix:///tmp/r.sock?db=3", "--broker-password-file", backendFile], [:])
+        #expect(try RedisConfiguration(url: socket.brokerURL).password == "other")
+        #expect(try RedisConfiguration(url: socket.brokerURL).database == 3)
+    }
+
+    @Test func badPasswordFilesAreUsageErrorsWithoutThePassword() throws {
+        let file = try passwordFile("hunter2")
+        let empty = try passwordFile("\n")
+        defer { for path in [file, empty] { try? FileManager.default.removeItem(atPath: path) } }
+        let cases: [([String], String)] = [
+            (["--broker-password-file", "/nonexistent/pw"], "cannot read the broker password file '/nonexistent/pw'"),
+            (["--backend-password-file", empty], "is empty"),
+            (["--broker", "redis://:inline@h/0", "--broker-password-file", file], "holds a password already"),
+            (["--broker", "bogus", "--broker-password-file", file], "is not a URL"),
+        ]
+        for (arguments, expected) in cases {
+            do {
+                _ = try settings(arguments, [:])
+                Issue.record("\(arguments) was accepted")
+            } catch let error as UsageError {
+                #expect(error.message.contains(expected), "\(error)")
+                #expect(!error.message.contains("hunter2") && !error.message.contains("inline"), "\(error)")
+            }
+        }
     }
 }

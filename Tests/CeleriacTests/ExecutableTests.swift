@@ -69,6 +69,39 @@ import Testing
         }
     }
 
+    /// `--broker-password-file` keeps the password out of the arguments `ps` shows.
+    @Test func passwordFilesReachThePingAndTheWorker() async throws {
+        try await withRedisServer(extraArguments: ["--requirepass", "pw-from-file"]) { server in
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("celeriac-pw-\(UUID().uuidString)")
+            try Data("pw-from-file\n".utf8).write(to: file)
+            defer { try? FileManager.default.removeItem(at: file) }
+
+            let ping = try await CommandRunner.run(
+                executable("celeriac"), ["ping", "--broker", server.url(), "--broker-password-file", file.path],
+                environment: cleanEnvironment)
+            #expect(ping.status == 0, "\(ping.standardError)")
+            #expect(!ping.standardOutput.contains("pw-from-file"))
+
+            let worker = try ChildProcess(
+                executable("celeriac-worker").path, ["-c", "1", "-n", "pwfile@%h", "--broker", server.url()],
+                environment: ["CELERIAC_BROKER_PASSWORD_FILE": file.path, "CELERIAC_BROKER_URL": nil, "CELERIAC_RESULT_BACKEND": nil])
+            defer { worker.terminate() }
+            let call = try await CommandRunner.run(
+                executable("celeriac"),
+                ["call", "celeriac.examples.add", "--args", "[2, 3]", "--wait", "--timeout", "20",
+                 "--broker", server.url(), "--broker-password-file", file.path],
+                environment: cleanEnvironment)
+            #expect(call.status == 0, "\(call.standardError)")
+            #expect(call.standardOutput.split(separator: "\n").last == "5")
+
+            let missing = try await CommandRunner.run(
+                executable("celeriac"), ["ping", "--broker", server.url(), "--broker-password-file", file.path + ".gone"],
+                environment: cleanEnvironment)
+            #expect(missing.status == 2)
+            #expect(missing.standardError.contains("cannot read the broker password file"))
+        }
+    }
+
     @Test func unreachableRedisIsOneClearLine() async throws {
         let refusing = try RefusingPort()
         defer { withExtendedLifetime(refusing) {} }

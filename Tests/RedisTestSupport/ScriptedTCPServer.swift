@@ -37,22 +37,7 @@ public final class ScriptedTCPServer: @unchecked Sendable {
         self.reply = reply
         self.closeAfterReply = closeAfterReply
         self.byteInterval = byteInterval
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, $0, &length) == 0
-            }
-        }
-        guard ok else {
-            close(listener)
-            throw RedisServerProcess.Failure.didNotStart("scripted server: bind/listen failed")
-        }
-        self.listener = listener
-        port = Int(UInt16(bigEndian: address.sin_port))
+        (listener, port) = try LoopbackListener.open(backlog: 16, what: "scripted server")
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
     }

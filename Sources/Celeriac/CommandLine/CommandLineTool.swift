@@ -57,8 +57,8 @@ public enum CommandLineTool {
     /// The producer for the broker and backend named by the options or the environment; `nil`
     /// after printing the error (a malformed URL: the caller exits with a usage status).
     public static func makeApp(_ commandLine: ParsedCommandLine, program: String) -> CeleriacApp? {
-        let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
         do {
+            let settings = try ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
             return try CeleriacApp(brokerURL: settings.brokerURL, backendURL: settings.backendURL)
         } catch {
             StandardStreams.printError("\(error)", program: program)

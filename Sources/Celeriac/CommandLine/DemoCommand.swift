@@ -69,7 +69,7 @@ public enum DemoCommand {
             }
         }
         do {
-            let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
+            let settings = try ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
             let brokerURL = try await processes.redis(preferring: settings.brokerURL, explicit: commandLine.value("broker") != nil)
             let app = try CeleriacApp(brokerURL: brokerURL, backendURL: brokerURL == settings.brokerURL ? settings.backendURL : nil)
             try await processes.startWorkers(workers, brokerURL: brokerURL, app: app)

@@ -52,7 +52,12 @@ final class DemoProcesses {
         for index in 1...count {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["-c", "1", "-n", "demo\(index)-\(tag)@%h", "-l", "warning", "--broker", brokerURL]
+            process.arguments = ["-c", "1", "-n", "demo\(index)-\(tag)@%h", "-l", "warning"]
+            // In the environment, not the arguments: a password in the URL would show in `ps`.
+            var environment = ProcessInfo.processInfo.environment
+            environment["CELERIAC_BROKER_URL"] = brokerURL
+            environment["CELERIAC_BROKER_PASSWORD_FILE"] = nil
+            process.environment = environment
             let log = (directory as NSString).appendingPathComponent("worker\(index).log")
             _ = FileManager.default.createFile(atPath: log, contents: nil)
             let handle = FileHandle(forWritingAtPath: log)

@@ -34,8 +34,14 @@ public enum WorkerCommand {
             StandardStreams.printError("\(error); run '\(program) --help'", program: program)
             return ExitStatus.usage
         }
-        let settings = ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
         let app: CeleriacApp
+        let settings: ConnectionSettings
+        do {
+            settings = try ConnectionSettings(commandLine, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            StandardStreams.printError("\(error)", program: program)
+            return ExitStatus.usage
+        }
         do {
             _ = try await RedisPing.ping(url: settings.brokerURL, timeout: .seconds(5))
             app = try CeleriacApp(brokerURL: settings.brokerURL, backendURL: settings.backendURL)

@@ -139,7 +139,14 @@ public struct TaskMessage: Sendable, Hashable {
         output.append(contentsOf: Self.envelopeMiddle)
         JSONWriter.writeObject(headers, to: &output)
         output.append(contentsOf: Self.envelopeProperties)
-        JSONWriter.writeObject(properties, to: &output)
+        if properties["body_encoding"]?.stringValue == "base64" {
+            JSONWriter.writeObject(properties, to: &output)
+        } else {
+            // Read from a producer that sent the body unencoded: the body written above is base64.
+            var marked = properties
+            marked["body_encoding"] = "base64"
+            JSONWriter.writeObject(marked, to: &output)
+        }
         output.append(UInt8(ascii: "}"))
     }
 

@@ -111,7 +111,9 @@ public final class Worker: Sendable {
 
     /// Consumes and runs tasks until ``shutdown()``, then shuts down: warm on the first call
     /// (stop fetching, give prefetched messages back to their queues, let running tasks finish within
-    /// ``WorkerConfiguration/shutdownGrace``), cold on the second (cancel running tasks and return).
+    /// ``WorkerConfiguration/shutdownGrace``, then store their results within another grace
+    /// period), cold on the second (cancel running tasks, give up unwritten results and return).
+    /// Neither waits for ever on a Redis that hangs: every call ends at its timeout.
     /// - Throws: ``RedisClientError`` when the broker cannot be reached at start;
     ///   ``CeleriacError`` `invalidConfiguration` when called twice. Once running, Redis outages are
     ///   logged and retried, not thrown.
@@ -186,10 +188,30 @@ public final class Worker: Sendable {
         control.close()
         await controlling.value
         if !coldStopRequested.isFired {
-            await fetching.value
-            // A chord claimed in the last writes still needs its body sent (nobody else will).
-            await writer.waitUntilWritten(writer.enqueue([]))
-            for finisher in state.withLock({ Array($0.chordFinishers.values) }) { await finisher.value }
+            // 4. The last writes, within the grace period or until a second signal: Redis may be
+            //    gone or hang, and these waits do not end by themselves then.
+            let flushed = AsyncSignal()
+            Task {
+                await fetching.value
+                // A chord claimed in the last writes still needs its body sent (nobody else will).
+                await self.writer.waitUntilWritten(self.writer.enqueue([]))
+                for finisher in self.state.withLock({ Array($0.chordFinishers.values) }) { await finisher.value }
+                flushed.fire()
+            }
+            await firstOf(
+                { await flushed.wait() }, { try? await Task.sleep(for: self.configuration.shutdownGrace) },
+                { await self.coldStopRequested.wait() })
+            if !flushed.isFired {
+                logger.warning(
+                    "worker.stopping",
+                    ["mode": "cold", "note": "Redis did not take the last writes; their tasks' results are not stored, acks-late tasks come back after the visibility timeout"])
+                fetching.cancel()
+                for finisher in state.withLock({ Array($0.chordFinishers.values) }) { finisher.cancel() }
+                writer.abandon()
+            }
+        } else {
+            // Cold before the writer had nothing left to do: it must not wait for Redis either.
+            writer.abandon()
         }
         await writer.close()
         heartbeats.cancel()
