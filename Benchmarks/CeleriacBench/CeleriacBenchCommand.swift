@@ -131,13 +131,18 @@ private func runWorkerBenchmark(_ commandLine: ParsedCommandLine, python: String
             ? String(format: "%.1fx Celery solo, %.1fx its best pool", drain.rate / solo, drain.rate / bestPool) : ""
         StandardStreams.printLine(drain.name.padded(46) + String(Int(drain.rate)).leftPadded(12) + "  " + note)
     }
-    StandardStreams.printLine("round trip send().get(), \(benchmark.roundTrips) sequential".padded(46) + "p50 ms".leftPadded(12) + "p99 ms".leftPadded(10))
-    if benchmark.celeriacOnly {
-        StandardStreams.printLine("Celeriac send().get(), Celeriac worker".padded(46) + String(format: "%.3f", report.celeriacLatency.p50).leftPadded(12) + String(format: "%.3f", report.celeriacLatency.p99).leftPadded(10))
-        return
-    }
-    StandardStreams.printLine("Celery delay().get(), solo worker".padded(46) + String(format: "%.3f", report.celeryLatency.p50).leftPadded(12) + String(format: "%.3f", report.celeryLatency.p99).leftPadded(10))
-    StandardStreams.printLine("Celeriac send().get(), Celeriac worker".padded(46) + String(format: "%.3f", report.celeriacLatency.p50).leftPadded(12) + String(format: "%.3f", report.celeriacLatency.p99).leftPadded(10) + String(format: "  %.1fx faster (p50)", report.celeryLatency.p50 / report.celeriacLatency.p50))
+    StandardStreams.printLine(
+        "round trip get(), \(benchmark.roundTrips) sequential, ms".padded(46)
+            + ["p50", "p90", "p99", "p99.9", "max"].map { $0.leftPadded(10) }.joined())
+    StandardStreams.printLine("Celeriac send().get(), Celeriac worker".padded(46) + report.celeriacLatency.cells)
+    if benchmark.celeriacOnly { return }
+    StandardStreams.printLine("Celery delay().get(), Celeriac worker".padded(46) + report.pythonToCeleriacLatency.cells)
+    StandardStreams.printLine("Celery delay().get(), Celery solo worker".padded(46) + report.celeryLatency.cells)
+    StandardStreams.printLine(
+        String(
+            format: "Celery's client: Celeriac's worker p99 %.2fx Celery solo's, max %.2fx (below 1 is better)",
+            report.pythonToCeleriacLatency.p99 / report.celeryLatency.p99,
+            report.pythonToCeleriacLatency.maximum / report.celeryLatency.maximum))
 }
 
 /// `celeriac-bench chord`: prints the median submit-to-result time of each worker kind and

@@ -9,8 +9,9 @@ import RedisTestSupport
 /// - Drain: N no-op tasks are queued first, then a worker starts; the rate counts from the first
 ///   result's `date_done` to the last (start-up excluded for both), results stored by every worker.
 ///   Celery runs with `-P solo`, `-P prefork -c <cores>` and `-P threads -c 8`.
-/// - Round trip: sequential `send(noop).get()`, p50/p99: Celeriac producer + worker vs Celery's
-///   `delay().get()` + a solo worker.
+/// - Round trip: sequential `send(noop).get()`, p50 to the maximum: Celeriac producer + worker,
+///   Celery's `delay().get()` + Celeriac's worker (the path of a Python service in front of Swift
+///   workers, where the latency tail of issue #31 showed), and Celery's `delay().get()` + a solo worker.
 struct WorkerBenchmark {
     var tasks = 10_000
     var roundTrips = 2_000
@@ -26,8 +27,10 @@ struct WorkerBenchmark {
 
     struct Report {
         var drains: [Drain] = []
-        var celeriacLatency: (p50: Double, p99: Double) = (0, 0)
-        var celeryLatency: (p50: Double, p99: Double) = (0, 0)
+        var celeriacLatency = LatencySummary([])
+        /// A Celery producer against Celeriac's worker.
+        var pythonToCeleriacLatency = LatencySummary([])
+        var celeryLatency = LatencySummary([])
     }
 
     private var script: String { BenchmarkWorkers.celeryScript }
@@ -73,9 +76,9 @@ struct WorkerBenchmark {
             _ = try await app.send("celeriac.examples.noop").get(timeout: .seconds(30))
             latencies.append((ContinuousClock.now - start).seconds * 1000)
         }
-        latencies.sort()
-        report.celeriacLatency = (latencies[latencies.count / 2], latencies[Int(Double(latencies.count) * 0.99)])
+        report.celeriacLatency = LatencySummary(latencies)
         await app.close()
+        if !celeriacOnly { report.pythonToCeleriacLatency = try await pythonRoundTrips(server) }
         worker.shutdown()
         _ = try? await running.value
         await workerApp.close()
@@ -84,14 +87,18 @@ struct WorkerBenchmark {
         try await flush(server)
         let celery = try pythonWorker(server, ["-P", "solo"])
         defer { Task { await RedisServerProcess.onOwnThread { celery.terminate(grace: 20) } } }
+        report.celeryLatency = try await pythonRoundTrips(server)
+        return report
+    }
+
+    /// `roundTrips` sequential `delay().get()` calls of Celery's own client, against whichever worker runs.
+    private func pythonRoundTrips(_ server: RedisServerProcess) async throws -> LatencySummary {
         let output = try await CommandRunner.run(
             URL(fileURLWithPath: python), [script, "roundtrip", String(roundTrips)], environment: environment(server))
         guard output.status == 0, let line = output.standardOutput.split(separator: "\n").last,
-            let values = try? JSONValue(parsing: String(line)), let p50 = values["p50"]?.doubleValue,
-            let p99 = values["p99"]?.doubleValue
+            let values = try? JSONValue(parsing: String(line)), let summary = LatencySummary(json: values)
         else { throw BenchmarkError("the Celery round trip failed: \(output.standardError.suffix(2000))") }
-        report.celeryLatency = (p50, p99)
-        return report
+        return summary
     }
 
     private func environment(_ server: RedisServerProcess) -> [String: String?] {

@@ -1,11 +1,12 @@
 """The Celery app of `celeriac-bench worker` and `chord`: tasks under Celeriac's example names.
 
 Worker:   python -m celery -A celery_bench_app worker -P solo|prefork|threads ...
-Producer: python celery_bench_app.py roundtrip N   (prints {"p50": ms, "p99": ms})
+Producer: python celery_bench_app.py roundtrip N   (prints {"p50": ms, "p90", "p99", "p999", "max", "count"})
           python celery_bench_app.py chord N ROUNDS   (prints {"seconds": [submit to body result, ...]})
 Broker and backend come from CELERIAC_BROKER_URL / CELERIAC_RESULT_BACKEND.
 """
 import json
+import math
 import os
 import sys
 import time
@@ -57,4 +58,9 @@ if __name__ == "__main__" and sys.argv[1] == "roundtrip":
         noop.delay().get(timeout=60)
         latencies.append((time.perf_counter() - start) * 1000)
     latencies.sort()
-    print(json.dumps({"p50": latencies[len(latencies) // 2], "p99": latencies[int(len(latencies) * 0.99)]}))
+
+    def rank(fraction):  # nearest rank, as LatencySummary.swift
+        return latencies[min(len(latencies) - 1, max(0, math.ceil(len(latencies) * fraction) - 1))]
+
+    print(json.dumps({"p50": rank(0.5), "p90": rank(0.9), "p99": rank(0.99), "p999": rank(0.999),
+                      "max": latencies[-1], "count": len(latencies)}))
