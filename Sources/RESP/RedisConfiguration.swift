@@ -58,9 +58,9 @@ public struct RedisConfiguration: Sendable, Hashable {
     }
 
     /// `url` with `password` added (percent-encoded): for a password read from a file or a secret
-    /// store rather than typed into a URL, which `ps` and shell histories would show.
-    ///   A user name goes before an empty password: `redis://user:@host` (a lone `redis://word@host`
-    ///   is a password, as redis-py reads it).
+    /// store rather than typed into a URL, which `ps` and shell histories would show. A user name
+    /// goes before an empty password, `redis://user:@host` (a lone `redis://word@host` is a
+    /// password, as redis-py reads it).
     /// - Throws: ``RedisClientError`` `invalidConfiguration` when `url` is malformed or already
     ///   holds a password (say which one to use); the message never contains either password.
     public static func url(_ url: String, addingPassword password: String) throws -> String {

@@ -210,7 +210,7 @@ public final class Worker: Sendable {
                 writer.abandon()
             }
         } else {
-            // Cold before the writer had nothing left to do: it must not wait for Redis either.
+            // Cold: what is not written yet is given up, so closing the writer does not wait for Redis.
             writer.abandon()
         }
         await writer.close()
