@@ -75,7 +75,7 @@ public final class ScriptedTCPServer: @unchecked Sendable {
                     if lock.withLock({ stopped }) { break }
                     guard withUnsafeBytes(of: byte, { send(client, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) }) == 1 else { break }
                     sent += 1
-                    Thread.sleep(forTimeInterval: Double(byteInterval.components.attoseconds) / 1e18 + Double(byteInterval.components.seconds))
+                    Thread.sleep(forTimeInterval: byteInterval.timeInterval)
                 }
                 record("trickled \(sent)")
             } else {

@@ -11,7 +11,7 @@ import Darwin
 /// its fetch loop, say). Requests always pass at once; only the server's bytes are faulted.
 public final class TCPFaultProxy: @unchecked Sendable {
     // @unchecked Sendable: `port`, `listener` and `upstreamPort` are immutable; `mode`, `stopped`,
-    // `sockets`, `forwarded` and each pair's `ended` are guarded by `lock`.
+    // `sockets` and each pair's `ended` are guarded by `lock`.
 
     /// What happens to the server's bytes.
     public enum Mode: Sendable, Equatable {
@@ -31,10 +31,6 @@ public final class TCPFaultProxy: @unchecked Sendable {
     private var currentMode = Mode.forward
     private var stopped = false
     private var sockets: [Int32] = []
-    private var forwarded = 0
-
-    /// Server bytes passed on to clients so far.
-    public var bytesForwarded: Int { lock.withLock { forwarded } }
 
     /// The mode; a change applies to the next byte.
     public var mode: Mode {
@@ -130,9 +126,8 @@ public final class TCPFaultProxy: @unchecked Sendable {
                 }
                 guard sent > 0 else { break reading }
                 offset += sent
-                if faulted { lock.withLock { forwarded += sent } }
                 if case .trickle(let interval) = mode {
-                    Thread.sleep(forTimeInterval: Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18)
+                    Thread.sleep(forTimeInterval: interval.timeInterval)
                 }
             }
         }
