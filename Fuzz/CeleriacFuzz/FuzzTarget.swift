@@ -54,6 +54,25 @@ enum FuzzTarget: String, CaseIterable, Sendable {
 
     private static func readReplies(_ bytes: [UInt8]) {
         guard let replies = try? RESPReader.parse(bytes, limits: fuzzingLimits) else { return }
-        for reply in replies { _ = reply.description }
+        for reply in replies {
+            _ = reply.description
+            // What the guard let through is within its limits: if hiredis parsed the bytes another
+            // way than the guard scanned them, a value shows it here before an allocation does.
+            var elements = 0
+            guard withinLimits(reply, depth: 0, elements: &elements) else {
+                fatalError("a reply past the limits passed the guard: \(shown(bytes))")
+            }
+        }
+    }
+
+    private static func withinLimits(_ value: RESPValue, depth: Int, elements: inout Int) -> Bool {
+        switch value {
+        case .bulkString(let bytes): return bytes.count <= fuzzingLimits.maximumBulkLength
+        case .array(let values):
+            elements += values.count
+            guard depth < fuzzingLimits.maximumDepth, elements <= fuzzingLimits.maximumElements else { return false }
+            return values.allSatisfy { withinLimits($0, depth: depth + 1, elements: &elements) }
+        case .simpleString, .error, .integer, .null: return true
+        }
     }
 }

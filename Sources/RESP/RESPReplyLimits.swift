@@ -61,7 +61,11 @@ struct RESPReplyGuard {
             let byte = bytes[index]
             index += 1
             if lineComplete {
-                // The LF after the header's CR (anything else: hiredis reports the protocol error).
+                // hiredis ends a line only at CR LF and reads a CR before anything else as part of
+                // the line; refusing a bare CR keeps this scan and hiredis' parse in step.
+                guard byte == UInt8(ascii: "\n") else {
+                    throw Violation("a reply line holds a CR that is not followed by LF")
+                }
                 lineComplete = false
                 try header()
                 line.removeAll(keepingCapacity: true)
@@ -82,14 +86,14 @@ struct RESPReplyGuard {
         guard let type = line.first else { return }
         switch type {
         case UInt8(ascii: "$"):
-            guard let length = number() else { return }  // hiredis reports the bad header
+            let length = try length(of: "bulk string")
             if length < 0 { return valueEnded() }
             guard length <= limits.maximumBulkLength else {
                 throw Violation("a bulk string of \(length) bytes passes the limit of \(limits.maximumBulkLength)")
             }
             bulkRemaining = length + 2
         case UInt8(ascii: "*"):
-            guard let count = number() else { return }
+            let count = try length(of: "array")
             if count <= 0 { return valueEnded() }
             elements = elements.addingReportingOverflow(count).partialValue
             guard count <= limits.maximumElements, elements <= limits.maximumElements else {
@@ -104,9 +108,24 @@ struct RESPReplyGuard {
         }
     }
 
-    /// The header's number, if it is one that fits an `Int`.
-    private func number() -> Int? {
-        Int(String(decoding: line.dropFirst(), as: UTF8.self))
+    /// The header's length: `-1` (nil) or decimal digits that fit an `Int`. hiredis reads a
+    /// length of other text as nil, a `+` sign as nothing and an overflow by wrapping around, so
+    /// anything but these forms is refused here rather than parsed one way here and another there.
+    private func length(of kind: String) throws(Violation) -> Int {
+        let text = line.dropFirst()
+        if text.elementsEqual("-1".utf8) { return -1 }
+        guard !text.isEmpty else { throw Violation("a \(kind) header has no length") }
+        var value = 0
+        for byte in text {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else {
+                throw Violation("a \(kind) header holds a length that is not -1 or decimal digits")
+            }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflow2) = times10.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { throw Violation("a \(kind) length does not fit 64 bits") }
+            value = next
+        }
+        return value
     }
 
     /// One value is complete: count it against its array, closing every array it completes.
