@@ -61,6 +61,14 @@ enum ConsumerScripts {
     /// Pops up to ARGV[3] messages from the lists KEYS[6...] in order and records each (see
     /// `recordFunction`). ARGV[2] worker name; ARGV[6...] the queue name of each list.
     ///
+    /// Sizes are checked here, before a byte leaves Redis: a message longer than ARGV[4] bytes
+    /// (when not empty) goes to the dead-letter list whole, and its reply entry is
+    /// `{listIndex, 0, '', reason, taskID, taskName}` (id and name found by `unique` in the
+    /// envelope's plain headers, `''` when not found), so a fetch reply stays within the fetch
+    /// connection's reply limit. Popping stops once the recorded messages hold ARGV[5] bytes (when
+    /// not empty; at least one message is always taken): the rest of a popped batch goes back to
+    /// the end it came from, in order.
+    ///
     /// Idempotent per request: a summary of the reply is also saved under KEYS[4] (this request's
     /// key), and a request repeated with the same key gets the same reply instead of popping
     /// again. So a reply lost with the connection (Redis restarting after running the script) is
@@ -84,19 +92,33 @@ enum ConsumerScripts {
             return out
         end
         redis.call('DEL', KEYS[5])
-        local limit = tonumber(ARGV[3])
-        local out, summary = {}, {}
+        local limit, maxSize, budget = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+        local out, summary, bytes = {}, {}, 0
         for i = 6, #KEYS do
-            if #out >= limit then break end
+            if #out >= limit or (budget and bytes >= budget) then break end
             local popped = redis.call('RPOP', KEYS[i], limit - #out)
             if popped then
-                for _, raw in ipairs(popped) do
-                    local result = record(raw, ARGV[i])
-                    out[#out + 1] = {i - 5, result[1], result[2], result[3]}
-                    if result[1] == 1 then
-                        summary[#summary + 1] = {i - 5, 1, result[3], #raw}
-                    else
+                for n, raw in ipairs(popped) do
+                    if budget and bytes >= budget then
+                        for back = #popped, n, -1 do redis.call('RPUSH', KEYS[i], popped[back]) end
+                        break
+                    end
+                    if maxSize and #raw > maxSize then
+                        local reason = 'the message is ' .. #raw .. ' bytes, more than the maximum of ' .. maxSize
+                        local id, task = unique(raw, 'correlation_id') or '', unique(raw, 'task') or ''
+                        redis.call('LPUSH', KEYS[3], cjson.encode({reason = reason, queue = ARGV[i], message = raw,
+                            time = tonumber(ARGV[1]), worker = ARGV[2], task_id = id, task = task}))
+                        out[#out + 1] = {i - 5, 0, '', reason, id, task}
                         summary[#summary + 1] = out[#out]
+                    else
+                        local result = record(raw, ARGV[i])
+                        out[#out + 1] = {i - 5, result[1], result[2], result[3]}
+                        if result[1] == 1 then
+                            summary[#summary + 1] = {i - 5, 1, result[3], #raw}
+                            bytes = bytes + #raw
+                        else
+                            summary[#summary + 1] = out[#out]
+                        end
                     end
                 end
             end
@@ -106,8 +128,11 @@ enum ConsumerScripts {
         """)
 
     /// Records one message already popped by BRPOP: ARGV[3] the message, ARGV[4] its queue.
-    /// Returns `{recorded, raw, tagOrReason}`.
-    static let adopt = RedisScript(recordFunction + "return record(ARGV[3], ARGV[4])")
+    /// Returns `{recorded, '', tagOrReason}`: the caller has the message, so it is not sent back.
+    static let adopt = RedisScript(recordFunction + """
+        local result = record(ARGV[3], ARGV[4])
+        return {result[1], '', result[3]}
+        """)
 
     /// Moves an unacked message into the scheduled set until its ETA, if this consumer still owns
     /// it. KEYS[1] unacked, KEYS[2] unacked_index, KEYS[3] scheduled, KEYS[4] scheduled messages;

@@ -21,6 +21,14 @@ public final class RedisConsumer: Sendable {
         public var deliveryTag: String?
         /// Why the message went to the dead-letter list, if it did.
         public var deadLetterReason: String?
+        /// Whether it went to the dead-letter list for passing the maximum message size; then
+        /// ``raw`` is empty (it never left Redis) and ``taskID`` and ``taskName`` are what the
+        /// fetch script found in its headers.
+        public var isTooLarge = false
+        /// The id of a message dead-lettered for its size, when the script found one.
+        public var taskID: String?
+        /// The task name of a message dead-lettered for its size, when the script found one.
+        public var taskName: String?
     }
 
     /// Which end of its list a restored message goes to.
@@ -71,8 +79,10 @@ public final class RedisConsumer: Sendable {
     public func fetchReplyKey(_ id: String) -> String { "celeriac.fetch." + id }
 
     /// Pops up to `limit` messages from `queues` (in fetch order) and records them as unacked, in
-    /// one atomic step. Unreadable envelopes go to the dead-letter list in the same step. Runs on
-    /// `connection` when given (a consumer's own connection stays warm), else on the pool.
+    /// one atomic step. Unreadable envelopes go to the dead-letter list in the same step, and so do
+    /// messages longer than `maximumSize` bytes, without leaving Redis. Popping stops once the
+    /// messages taken hold `byteBudget` bytes (at least one is always taken). Runs on `connection`
+    /// when given (a consumer's own connection stays warm), else on the pool.
     ///
     /// When the call fails with a connection error, repeat it with the same `request` (and the same
     /// queues): if Redis ran it before the connection broke, the saved reply comes back instead of
@@ -80,21 +90,30 @@ public final class RedisConsumer: Sendable {
     /// with ``FetchRequest/init(after:)``) once a reply arrived.
     /// - Throws: ``RedisClientError``, ``RedisServerError``.
     public func fetch(
-        from queues: [String], limit: Int, request: FetchRequest = FetchRequest(), on connection: RedisConnection? = nil,
-        now: Date = Date()
+        from queues: [String], limit: Int, maximumSize: Int? = nil, byteBudget: Int? = nil,
+        request: FetchRequest = FetchRequest(), on connection: RedisConnection? = nil, now: Date = Date()
     ) async throws -> [Fetched] {
         guard limit > 0, !queues.isEmpty else { return [] }
         let order = Self.fetchOrder(queues)
         let previous = request.previousID.map(fetchReplyKey) ?? fetchReplyKey("none")
         let scriptKeys: [any RESPArgument] =
             [keys.unacked, keys.unackedIndex, keys.deadLetter, fetchReplyKey(request.id), previous] + order.map(\.key)
-        let arguments: [any RESPArgument] = [Self.epoch(now), nodeName, limit, "", ""] + order.map(\.queue)
+        let arguments: [any RESPArgument] =
+            [Self.epoch(now), nodeName, limit, maximumSize.map { String(max(0, $0)) } ?? "",
+             byteBudget.map { String(max(1, $0)) } ?? ""] + order.map(\.queue)
         let sender: any RedisCommandSender = connection ?? pool
         let reply = try await sender.evalScript(ConsumerScripts.fetch, keys: scriptKeys, arguments: arguments)
         return try (reply.array ?? []).map { entry in
-            guard let parts = entry.array, parts.count == 4, let index = parts[0].int, index >= 1, order.indices.contains(index - 1)
+            guard let parts = entry.array, parts.count == 4 || parts.count == 6, let index = parts[0].int, index >= 1,
+                order.indices.contains(index - 1)
             else { throw RedisClientError.unexpectedReply(entry, expected: "[list index, recorded, raw, tag]") }
-            return try Self.fetched(parts.dropFirst(), queue: order[index - 1].queue, reply: entry)
+            var fetched = try Self.fetched(parts[1..<4], queue: order[index - 1].queue, reply: entry)
+            if parts.count == 6 {
+                fetched.isTooLarge = true
+                fetched.taskID = parts[4].string.flatMap { $0.isEmpty ? nil : $0 }
+                fetched.taskName = parts[5].string.flatMap { $0.isEmpty ? nil : $0 }
+            }
+            return fetched
         }
     }
 
@@ -123,9 +142,11 @@ public final class RedisConsumer: Sendable {
             ConsumerScripts.adopt, keys: [keys.unacked, keys.unackedIndex, keys.deadLetter],
             arguments: [Self.epoch(now), nodeName, popped.raw, popped.queue])
         guard let parts = reply.array, parts.count == 3 else {
-            throw RedisClientError.unexpectedReply(reply, expected: "[recorded, raw, tag]")
+            throw RedisClientError.unexpectedReply(reply, expected: "[recorded, '', tag]")
         }
-        return try Self.fetched(parts[...], queue: popped.queue, reply: reply)
+        var fetched = try Self.fetched(parts[...], queue: popped.queue, reply: reply)
+        fetched.raw = popped.raw
+        return fetched
     }
 
     private static func fetched(_ parts: ArraySlice<RESPValue>, queue: String, reply: RESPValue) throws -> Fetched {

@@ -117,6 +117,9 @@ final class ReservedMessages: Sendable {
     /// How many messages wait.
     var count: Int { state.withLock { $0.count } }
 
+    /// How many envelope bytes wait.
+    var bytes: Int { state.withLock { $0.bytes } }
+
     /// The waiting messages (for `inspect reserved`).
     var snapshot: [Delivery] { state.withLock { Array($0.queue[$0.head...]) } }
 

@@ -5,6 +5,17 @@ extension Worker {
     /// name, expiry and ETA. Returns the delivery when it should run now; otherwise it has been
     /// dealt with (dead-lettered, revoked, held until its ETA).
     func receive(_ fetched: RedisConsumer.Fetched, decoded: TaskMessage? = nil) async -> Delivery? {
+        if fetched.isTooLarge {
+            let reason = fetched.deadLetterReason ?? "the message passes the maximum size"
+            logger.error(
+                "task.rejected",
+                ["id": fetched.taskID ?? "-", "name": fetched.taskName ?? "-", "queue": fetched.queue, "reason": reason,
+                 "key": configuration.keys.deadLetter])
+            storeRejection(
+                taskID: fetched.taskID, taskName: fetched.taskName,
+                failure: TaskFailure(type: "MessageTooLarge", module: "celeriac", message: reason))
+            return nil
+        }
         guard let tag = fetched.deliveryTag else {
             logger.error(
                 "message.dead_lettered",
@@ -131,6 +142,11 @@ extension Worker {
         logger.error(
             "task.rejected",
             ["id": taskID ?? "-", "name": taskName ?? "-", "queue": queue, "reason": reason, "key": configuration.keys.deadLetter])
+        storeRejection(taskID: taskID, taskName: taskName, failure: failure)
+    }
+
+    /// Stores FAILURE with `failure` for the id of a message that was dead-lettered, when known.
+    private func storeRejection(taskID: String?, taskName: String?, failure: TaskFailure) {
         if let taskID {
             var failed = failure
             failed.traceback = failure.tracebackText(task: taskName ?? "?", id: taskID)

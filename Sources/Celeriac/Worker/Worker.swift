@@ -35,7 +35,7 @@ public final class Worker: Sendable {
     let events: EventDispatcher
     let reserved = ReservedMessages()
     let threadPool: WorkerThreadPool
-    /// The fetch loop's thread, shared with its blocking connection: a fetch, BRPOP and the record
+    /// The fetch loop's thread, shared with its two connections: a fetch, BRPOP and the record
     /// script after it cost no thread switch.
     let fetchThread = DedicatedThreadExecutor(name: "celeriac-fetch")
     let state = SleepingLock(State())
@@ -249,7 +249,12 @@ public final class Worker: Sendable {
     private func fetchLoop() async {
         defer { fetchingFinished.fire() }
         var (order, generation) = state.withLock { ($0.queues, $0.queuesGeneration) }
-        var blocking: RedisConnection?
+        // The fetch and record scripts run on `fetching`, under the fetch reply limits (see
+        // WorkerConfiguration.fetchReplyLimits); BRPOP waits on `waiting`, under the standard ones.
+        var fetching: RedisConnection?
+        var waiting: RedisConnection?
+        var fetchConfiguration = app.broker.pool.redis
+        fetchConfiguration.replyLimits = configuration.effectiveFetchReplyLimits
         var failures = 0
         var request = RedisConsumer.FetchRequest()
         // A message BRPOP popped that is not recorded yet: only this worker's memory holds it.
@@ -261,10 +266,11 @@ public final class Worker: Sendable {
         let backoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(5))
         while popped != nil || !isStopping {
             do {
-                // The loop's own connection: its thread stays warm between the fetch script, BRPOP
-                // and the record script that follows it.
-                if blocking == nil { blocking = try await RedisConnection.connect(app.broker.pool.redis, on: fetchThread) }
-                guard let connection = blocking else { continue }
+                // The loop's own connections: their thread stays warm between the fetch script,
+                // BRPOP and the record script that follows it.
+                if fetching == nil { fetching = try await RedisConnection.connect(fetchConfiguration, on: fetchThread) }
+                if waiting == nil { waiting = try await RedisConnection.connect(app.broker.pool.redis, on: fetchThread) }
+                guard let connection = fetching, let waitingConnection = waiting else { continue }
                 // Queues added or cancelled by remote control take effect here.
                 if let changed = state.withLock({ $0.queuesGeneration == generation ? nil : ($0.queues, $0.queuesGeneration) }) {
                     (order, generation) = changed
@@ -286,12 +292,14 @@ public final class Worker: Sendable {
                     guard room > 0, !isStopping else { break }
                     if !queuesLookEmpty {
                         // On a connection error the same request is repeated: see RedisConsumer.fetch.
-                        fetched = try await consumer.fetch(from: order, limit: room, request: request, on: connection)
+                        fetched = try await consumer.fetch(
+                            from: order, limit: room, maximumSize: configuration.maximumMessageSize,
+                            byteBudget: configuration.prefetchBytes - reserved.bytes, request: request, on: connection)
                         request = RedisConsumer.FetchRequest(after: request)
                     }
                     queuesLookEmpty = false
                     if fetched.isEmpty {
-                        popped = try await consumer.waitForMessage(on: connection, from: order, timeout: .seconds(1))
+                        popped = try await consumer.waitForMessage(on: waitingConnection, from: order, timeout: .seconds(1))
                         if let message = popped {
                             switch handOverUnrecorded(message) {
                             case .handed:
@@ -319,8 +327,9 @@ public final class Worker: Sendable {
                 break
             } catch {
                 if failures == 0 { logger.warning("redis.unreachable", ["while": "fetching", "error": "\(error)", "action": "retrying"]) }
-                await blocking?.close()
-                blocking = nil
+                await fetching?.close()
+                await waiting?.close()
+                (fetching, waiting) = (nil, nil)
                 try? await Task.sleep(for: backoff.delay(afterFailures: failures))
                 failures += 1
                 if let message = popped, isStopping, coldStopRequested.isFired {
@@ -331,7 +340,8 @@ public final class Worker: Sendable {
                 }
             }
         }
-        await blocking?.close()
+        await fetching?.close()
+        await waiting?.close()
     }
 
     // MARK: - Running

@@ -1,4 +1,5 @@
 import Foundation
+import RESP
 
 /// How a ``Worker`` consumes and runs tasks (Celery's worker options).
 public struct WorkerConfiguration: Sendable {
@@ -18,6 +19,20 @@ public struct WorkerConfiguration: Sendable {
     /// The largest message the worker takes (`--max-message-size`, default 64 MiB): a larger
     /// one is dead-lettered (FAILURE for its id) without its body being decoded.
     public var maximumMessageSize = TaskMessage.defaultMaximumSize
+    /// The reply limits of the fetch loop's connection (the fetch and record scripts); by default
+    /// a bulk string of at most ``maximumMessageSize`` plus 64 KiB. The fetch script dead-letters
+    /// larger messages inside Redis, so no fetch reply needs more; a reply past these limits
+    /// fails the connection, as any reply past its limits does. (A `BRPOP` reply on an idle
+    /// worker's waiting connection keeps the standard limits, Redis' own largest string: its
+    /// message has already left the list, and failing the read would lose it.)
+    public var fetchReplyLimits: RESPReplyLimits?
+
+    /// The limits the fetch loop's connection uses: ``fetchReplyLimits`` or the default from
+    /// ``maximumMessageSize``.
+    public var effectiveFetchReplyLimits: RESPReplyLimits {
+        fetchReplyLimits
+            ?? RESPReplyLimits(maximumBulkLength: maximumMessageSize.addingReportingOverflow(64 * 1024).partialValue)
+    }
     /// The node name (`-n`), `name@host`.
     public var hostname: String
     /// Ack after a task finished rather than when it starts (`acks_late`), for tasks whose settings
