@@ -9,6 +9,8 @@ public final class RedisResultBackend: Sendable {
     /// How long stored results live (Celery's `result_expires`, default one day); `nil` keeps them.
     public let resultExpires: Duration?
     private let listener: ResultListener
+    /// Ready states heard on their channels, for reads that come before the worker's SET.
+    private let heard = HeardResults()
 
     /// Creates a backend on `pool`, with its own subscriber connection to `redis` for waiting.
     /// - Throws: ``RedisClientError`` when the subscriber cannot be created.
@@ -27,30 +29,46 @@ public final class RedisResultBackend: Sendable {
     /// The chord counters kept next to the results.
     public var chords: ChordCounter { ChordCounter(pool: pool, expires: resultExpires) }
 
-    // Stores each value unless the stored state is SUCCESS, each in one step with its PUBLISH.
-    // KEYS = meta keys; ARGV[1] = TTL in seconds, 0 for none; ARGV[i + 1] = the value for KEYS[i].
-    // Returns 1 (stored) or 0 (kept) per key. Many results per call: the call itself costs Redis
-    // about as much as storing one.
+    /// How ``storeScript`` writes each value.
+    enum StoreMode: String, Sendable {
+        /// SET, then PUBLISH (what Celery's worker does).
+        case storeThenPublish = "s"
+        /// For a ready state: PUBLISH now; SET now only when nobody heard it, else leave the SET
+        /// to a later ``storeOnly`` call (see ``CompletionWriter``: Celery's client reads pub/sub
+        /// only when its GET misses). Other states are stored, then published.
+        case publishFirst = "p"
+        /// SET without publishing (the SET after a ``publishFirst``).
+        case storeOnly = "o"
+    }
+
+    // Writes each value unless the stored state is SUCCESS, the way the i-th letter of ARGV[2]
+    // says (StoreMode: s store then publish, p publish first, o store only).
+    // KEYS = meta keys; ARGV[1] = TTL in seconds, 0 for none; ARGV[i + 2] = the value for KEYS[i].
+    // Returns per key 0 (kept: SUCCESS is stored), 1 (stored) or 2 (published, not stored yet).
+    // Many results per call: the call itself costs Redis about as much as storing one.
     private static let storeScript = RedisScript("""
         local ttl = tonumber(ARGV[1])
-        local stored = {}
+        local outcomes = {}
         for i, key in ipairs(KEYS) do
+            local value, mode = ARGV[i + 2], string.sub(ARGV[2], i, i)
             local current = redis.call('GET', key)
             local ok, meta = false, nil
             if current then ok, meta = pcall(cjson.decode, current) end
             if ok and type(meta) == 'table' and meta['status'] == 'SUCCESS' then
-                stored[i] = 0
+                outcomes[i] = 0
+            elseif mode == 'p' and redis.call('PUBLISH', key, value) > 0 then
+                outcomes[i] = 2
             else
                 if ttl > 0 then
-                    redis.call('SETEX', key, ttl, ARGV[i + 1])
+                    redis.call('SETEX', key, ttl, value)
                 else
-                    redis.call('SET', key, ARGV[i + 1])
+                    redis.call('SET', key, value)
                 end
-                redis.call('PUBLISH', key, ARGV[i + 1])
-                stored[i] = 1
+                if mode == 's' then redis.call('PUBLISH', key, value) end
+                outcomes[i] = 1
             end
         end
-        return stored
+        return outcomes
         """)
 
     /// Results stored per script call by ``store(_:)-([TaskResultMeta])`` (Redis runs nothing
@@ -66,7 +84,8 @@ public final class RedisResultBackend: Sendable {
     @discardableResult
     public func store(_ meta: TaskResultMeta) async throws -> Bool {
         let reply = try await pool.evalScript(
-            Self.storeScript, keys: [Self.key(for: meta.taskID)], arguments: [ttlArgument, meta.encoded()])
+            Self.storeScript, keys: [Self.key(for: meta.taskID)],
+            arguments: [ttlArgument, StoreMode.storeThenPublish.rawValue, meta.encoded()])
         return reply.array?.first?.int == 1
     }
 
@@ -75,39 +94,63 @@ public final class RedisResultBackend: Sendable {
     /// - Throws: ``RedisClientError`` when Redis cannot be reached (nothing or part of the batch
     ///   may be stored; storing again is harmless); ``RedisServerError`` for the first refused call.
     public func store(_ metas: [TaskResultMeta]) async throws {
-        try await store(metas, on: pool)
+        _ = try await store(metas, on: pool)
     }
 
     /// ``store(_:)-([TaskResultMeta])`` through another pool to the same server (the worker's
-    /// writer uses its own, on its own thread).
-    func store(_ metas: [TaskResultMeta], on pool: RedisConnectionPool) async throws {
-        let ttl = ttlArgument
-        let calls = stride(from: 0, to: metas.count, by: Self.storeBatchLimit).map { start in
-            let chunk = metas[start..<min(start + Self.storeBatchLimit, metas.count)]
-            let keys: [any RESPArgument] = chunk.map { Self.key(for: $0.taskID) }
-            return (keys: keys, arguments: [ttl as any RESPArgument] + chunk.map { $0.encoded() as any RESPArgument })
+    /// writer uses its own, on its own thread), in `mode` (``StoreMode/publishFirst`` applies to
+    /// ready states; the others are stored, then published). Returns the states that were
+    /// published but not stored: the caller stores them later with ``StoreMode/storeOnly``.
+    func store(
+        _ metas: [TaskResultMeta], on pool: RedisConnectionPool, mode: StoreMode = .storeThenPublish
+    ) async throws -> [TaskResultMeta] {
+        let chunks = Self.chunks(metas)
+        let calls = chunks.map { chunk in
+            (keys: chunk.map { Self.key(for: $0.taskID) as any RESPArgument }, arguments: arguments(chunk, mode))
         }
         let replies = try await pool.evalScriptPipeline(Self.storeScript, calls: calls)
         if let error = replies.lazy.compactMap(\.serverError).first { throw error }
+        return zip(chunks, replies).flatMap { Self.published($0, outcomes: $1) }
     }
 
-    /// ``store(_:)-([TaskResultMeta])`` on a connection used by the calling thread, which blocks
-    /// until Redis has them (the worker's task threads, when the writer is idle).
-    func store(_ metas: [TaskResultMeta], on connection: SynchronousRedisConnection) throws {
-        let ttl = ttlArgument
-        for start in stride(from: 0, to: metas.count, by: Self.storeBatchLimit) {
-            let chunk = metas[start..<min(start + Self.storeBatchLimit, metas.count)]
-            try connection.evalScript(
-                Self.storeScript, keys: chunk.map { Self.key(for: $0.taskID) },
-                arguments: [ttl as any RESPArgument] + chunk.map { $0.encoded() as any RESPArgument })
+    /// ``store(_:on:mode:)`` on a connection used by the calling thread, which blocks until Redis
+    /// has them (the worker's task threads, when the writer is idle).
+    func store(
+        _ metas: [TaskResultMeta], on connection: SynchronousRedisConnection, mode: StoreMode = .storeThenPublish
+    ) throws -> [TaskResultMeta] {
+        try Self.chunks(metas).flatMap { chunk in
+            let reply = try connection.evalScript(
+                Self.storeScript, keys: chunk.map { Self.key(for: $0.taskID) }, arguments: arguments(chunk, mode))
+            return Self.published(chunk, outcomes: reply)
         }
+    }
+
+    private static func chunks(_ metas: [TaskResultMeta]) -> [ArraySlice<TaskResultMeta>] {
+        stride(from: 0, to: metas.count, by: storeBatchLimit).map { metas[$0..<min($0 + storeBatchLimit, metas.count)] }
+    }
+
+    private func arguments(_ chunk: ArraySlice<TaskResultMeta>, _ mode: StoreMode) -> [any RESPArgument] {
+        let modes = chunk.map { meta in
+            mode == .publishFirst && !meta.state.isReady ? StoreMode.storeThenPublish.rawValue : mode.rawValue
+        }
+        return [ttlArgument as any RESPArgument, modes.joined()] + chunk.map { $0.encoded() as any RESPArgument }
+    }
+
+    /// The metas of `chunk` whose outcome is 2: published, not stored yet.
+    private static func published(_ chunk: ArraySlice<TaskResultMeta>, outcomes: RESPValue) -> [TaskResultMeta] {
+        let codes = outcomes.array ?? []
+        return zip(chunk, codes).compactMap { meta, code in code.int == 2 ? meta : nil }
     }
 
     /// The stored state of a task, or `nil` when nothing is stored (PENDING to Celery).
     /// - Throws: ``RedisClientError``; ``CeleryProtocolError`` for a value that is not a result.
+    ///
+    /// A ready state this process heard published for the task (while waiting for it) answers when
+    /// Redis does not hold it yet: a Celeriac worker may store a result a moment after publishing
+    /// it (``WorkerConfiguration/publishLead``).
     public func meta(for taskID: String) async throws -> TaskResultMeta? {
-        guard let bytes = try await pool.get(Self.key(for: taskID)) else { return nil }
-        return try TaskResultMeta(decoding: bytes)
+        let stored = try await pool.get(Self.key(for: taskID)).map { try TaskResultMeta(decoding: $0) }
+        return heard.reconcile(stored, taskID: taskID)
     }
 
     /// The stored states of many tasks in one round trip (`MGET`), `nil` where nothing is stored.
@@ -115,12 +158,14 @@ public final class RedisResultBackend: Sendable {
     public func metas(for taskIDs: [String]) async throws -> [TaskResultMeta?] {
         guard !taskIDs.isEmpty else { return [] }
         let reply = try await pool.send(RESPCommand("MGET", arguments: taskIDs.map(Self.key(for:))))
-        return try (reply.array ?? []).map { value in try value.bytes.map { try TaskResultMeta(decoding: $0) } }
+        let stored = try (reply.array ?? []).map { value in try value.bytes.map { try TaskResultMeta(decoding: $0) } }
+        return zip(stored, taskIDs).map { heard.reconcile($0, taskID: $1) }
     }
 
     /// Deletes a task's result (`AsyncResult.forget`).
     /// - Throws: ``RedisClientError``.
     public func forget(_ taskID: String) async throws {
+        heard.forget(taskID)
         try await pool.delete([Self.key(for: taskID)])
     }
 
@@ -152,7 +197,10 @@ public final class RedisResultBackend: Sendable {
         let listenerID = try await listener.listen(channel) { signal in
             switch signal {
             case .message(let payload):
-                if let meta = try? TaskResultMeta(decoding: payload), meta.state.isReady { waiter.finish(.success(meta)) }
+                if let meta = try? TaskResultMeta(decoding: payload), meta.state.isReady {
+                    self.heard.remember(meta, of: taskID)
+                    waiter.finish(.success(meta))
+                }
             case .resubscribed:
                 Task { _ = await read() }
             }

@@ -29,6 +29,9 @@ public struct WorkerArguments: Sendable {
             help: "The sweep's lock expires after this if its holder dies (default 300)."),
         CommandLineOption(
             "shutdown-grace", value: "SECONDS", help: "Warm shutdown waits this long for running tasks (default 30)."),
+        CommandLineOption(
+            "publish-lead", value: "SECONDS",
+            help: "A finished task's result is published this long before it is stored, when someone is subscribed (default 0.001; 0: store first)."),
         CommandLineOption("result-extended", help: "Store name, args, kwargs, worker, retries and queue with results."),
         CommandLineOption("task-events", short: "E", help: "Send task events (for Flower and 'celery events'), as Celery's -E."),
         CommandLineOption("without-mingle", help: "Do not ask the other workers for their revoked ids at start."),
@@ -74,6 +77,10 @@ public struct WorkerArguments: Sendable {
             configuration.unackedMutexExpiry = expiry
         }
         if let grace = try commandLine.duration("shutdown-grace") { configuration.shutdownGrace = grace }
+        if let lead = try commandLine.duration("publish-lead") {
+            guard lead <= .seconds(1) else { throw UsageError("--publish-lead must be at most 1 (second)") }
+            configuration.publishLead = lead
+        }
         self.configuration = configuration
         if let name = commandLine.value("loglevel") {
             guard let level = LogLevel(name: name) else {

@@ -21,6 +21,17 @@ import Synchronization
 /// When that loop is idle, a task's thread that finished stores its own result instead, on a
 /// connection it uses synchronously (``storeHereIfIdle(_:)``): one thread wake-up fewer before the
 /// PUBLISH. A busy worker's results still go out in the loop's batches.
+///
+/// **Publish first** (with a ``publishLead`` above zero): a ready state (SUCCESS, FAILURE,
+/// REVOKED) that someone is subscribed to is published at once and stored `publishLead` later,
+/// by a third loop. Celery's client subscribes before it sends a task and then reads the result
+/// key once; when that read finds the result (a worker this fast has stored it by then), the
+/// client leaves its pub/sub replies unread (the SUBSCRIBE confirmation, the PUBLISH, later the
+/// UNSUBSCRIBE confirmation) and reads the whole backlog at the next task whose read misses: the
+/// 10–340 ms stalls of issue #31. Stored a moment after the PUBLISH, the read misses and the
+/// client reads its replies as they come. Nobody subscribed: stored at once. Only batches of
+/// states alone go this way: acks-late acks and chord parts follow stores that are in Redis.
+/// A SUCCESS is never overwritten either way.
 final class CompletionWriter: Sendable {
     enum Item: Sendable {
         /// Store a state (and publish it).
@@ -53,6 +64,16 @@ final class CompletionWriter: Sendable {
     private let logger: WorkerLogger
     private let queue = BatchQueue<Item>()
     private let earlyAcks = BatchQueue<String>()
+    /// How long a published ready state waits for its SET (see "Publish first"); zero: SET, then
+    /// PUBLISH, as Celery's worker does.
+    let publishLead: Duration
+    /// States published first, to be stored once due.
+    private let delayedStores = BatchQueue<DelayedStore>()
+
+    private struct DelayedStore: Sendable {
+        var meta: TaskResultMeta
+        var due: ContinuousClock.Instant
+    }
     private let state = SleepingLock(State())
     private let loops = Mutex<[Task<Void, Never>]>([])
     /// The connection a task's thread stores its result on when the writer is idle (see
@@ -81,8 +102,9 @@ final class CompletionWriter: Sendable {
         }
     }
 
-    init(backend: RedisResultBackend, consumer: RedisConsumer, logger: WorkerLogger) {
+    init(backend: RedisResultBackend, consumer: RedisConsumer, logger: WorkerLogger, publishLead: Duration = .zero) {
         self.backend = backend
+        self.publishLead = max(.zero, publishLead)
         let pool = RedisConnectionPool.Configuration(maximumConnections: 2)
         backendPool = RedisConnectionPool(backend.pool.redis, configuration: pool, connectionsOn: thread)
         brokerPool = RedisConnectionPool(consumer.pool.redis, configuration: pool, connectionsOn: thread)
@@ -103,7 +125,25 @@ final class CompletionWriter: Sendable {
                 await self.retrying("ack \(tags.count) message(s)") { try await self.earlyAckConsumer.ack(tags) }
             }
         }
-        loops.withLock { $0 = [writing, acking] }
+        let storingLater = Task(executorPreference: thread) {
+            while let (items, _) = await self.delayedStores.next() {
+                if let due = items.last?.due { try? await Task.sleep(until: due, clock: .continuous) }
+                let metas = items.map(\.meta)
+                await self.retrying("store \(metas.count) published task state(s)") {
+                    _ = try await self.backend.store(metas, on: self.backendPool, mode: .storeOnly)
+                }
+            }
+        }
+        loops.withLock { $0 = [writing, acking, storingLater] }
+    }
+
+    /// The store mode for states alone, and what to do with the states it leaves to be stored.
+    private var statesMode: RedisResultBackend.StoreMode { publishLead > .zero ? .publishFirst : .storeThenPublish }
+
+    private func storeLater(_ metas: [TaskResultMeta]) {
+        guard !metas.isEmpty else { return }
+        let due = ContinuousClock.now + publishLead
+        delayedStores.append(metas.map { DelayedStore(meta: $0, due: due) })
     }
 
     /// Queues items for the next batch. Returns a sequence number for ``waitUntilWritten(_:)``
@@ -142,7 +182,7 @@ final class CompletionWriter: Sendable {
         else { return .queued(sequence: enqueue(items)) }
         if !acks.isEmpty { earlyAcks.append(acks) }
         do {
-            try backend.store(metas, on: connection)
+            storeLater(try backend.store(metas, on: connection, mode: statesMode))
         } catch let error where error is RedisClientError || error.isTemporaryRedisFailure {
             // The writer's loop stores them (again, if they reached Redis: harmless), with its
             // retries, and connects a new connection.
@@ -177,7 +217,11 @@ final class CompletionWriter: Sendable {
         state.withLock { $0.isClosed = true }
         queue.close()
         earlyAcks.close()
-        for loop in loops.withLock({ $0 }) { await loop.value }
+        let running = loops.withLock { $0 }
+        // The writing loop first: it may still leave states to be stored later.
+        if let writing = running.first { await writing.value }
+        delayedStores.close()
+        for loop in running.dropFirst() { await loop.value }
         let waiters = state.withLock { state in
             defer { state.waiters = [] }
             return state.waiters
@@ -246,7 +290,12 @@ final class CompletionWriter: Sendable {
         }
         let (states, late) = (metas, lateTags)
         if !states.isEmpty {
-            await retrying("store \(states.count) task state(s)") { try await self.backend.store(states, on: self.backendPool) }
+            // States alone may be published first; anything ordered after them needs them stored.
+            let mode = late.isEmpty && parts.isEmpty ? statesMode : .storeThenPublish
+            let left = await retrying("store \(states.count) task state(s)") {
+                try await self.backend.store(states, on: self.backendPool, mode: mode)
+            }
+            storeLater(left ?? [])
         }
         if !parts.isEmpty {
             let chords = ChordCounter(pool: backendPool, expires: backend.resultExpires)

@@ -93,7 +93,8 @@ public final class Worker: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.consumer = RedisConsumer(pool: app.broker.pool, keys: configuration.keys, nodeName: configuration.hostname)
-        self.writer = CompletionWriter(backend: app.backend, consumer: consumer, logger: logger)
+        self.writer = CompletionWriter(
+            backend: app.backend, consumer: consumer, logger: logger, publishLead: configuration.publishLead)
         self.events = EventDispatcher(pool: app.broker.pool, taskEvents: configuration.taskEvents, logger: logger)
         self.threadPool = WorkerThreadPool(threads: configuration.concurrency, name: "celeriac-task")
         state.withLock { state in
