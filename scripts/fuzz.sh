@@ -5,6 +5,8 @@
 #   scripts/fuzz.sh               each target for CELERIAC_FUZZ_SECONDS (default 60) seconds
 #   scripts/fuzz.sh resp          one target
 #   CELERIAC_FUZZ_KEEP=1 scripts/fuzz.sh   also merges new inputs into the checked-in corpus
+#   CELERIAC_FUZZ_SEED=N scripts/fuzz.sh   libFuzzer's -seed (scripts/test.sh passes 1, so that
+#                                          CI repeats the run a developer made; default random)
 #
 # A crash, a sanitizer report, a leak, an input slower than 10 s or one using more than 2 GB fails
 # the run; libFuzzer leaves the input as .build-fuzz/crash-* (replay it with
@@ -27,7 +29,9 @@ for target in "${targets[@]}"; do
     # New inputs go to a scratch directory; the checked-in corpus is only read.
     found=".build-fuzz/found-$target"
     rm -rf "$found" && mkdir -p "$found"
-    (cd .build-fuzz && CELERIAC_FUZZ_TARGET="$target" "$fuzzer" \
+    seed=()
+    [ -n "${CELERIAC_FUZZ_SEED:-}" ] && seed=(-seed="$CELERIAC_FUZZ_SEED")
+    (cd .build-fuzz && CELERIAC_FUZZ_TARGET="$target" "$fuzzer" "${seed[@]}" \
         -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -dict="$celeriac_root/Fuzz/$target.dict" "found-$target" "$celeriac_root/Fuzz/Corpus/$target")
     if [ "${CELERIAC_FUZZ_KEEP:-0}" = 1 ]; then

@@ -199,7 +199,8 @@ final class CompletionWriter: Sendable {
         return .storedHere(sequence: sequence)
     }
 
-    /// Waits until everything up to `sequence` is written (or the writer was closed).
+    /// Waits until everything up to `sequence` is written (or the writer was closed); a state
+    /// published first counts as written once published, its SET following within the lead.
     func waitUntilWritten(_ sequence: Int) async {
         await withCheckedContinuation { continuation in
             let done = state.withLock { state -> Bool in
