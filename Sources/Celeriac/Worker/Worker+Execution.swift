@@ -14,19 +14,20 @@ extension Worker {
     /// acks-late messages are acked after their state is stored.
     func execute(_ delivery: Delivery) async {
         let message = delivery.message
+        // Revoked or expired while it waited in the prefetch window? (Its ETA was waited for
+        // already: a hold released a moment early by the timer runs now.)
+        switch admit(message, now: Date()) {
+        case .run, .hold:
+            break
+        case .revoke(let reason):
+            await discardRevoked(delivery, reason: reason)
+            return
+        case .reject(let name):
+            await rejectNotRegistered(delivery, name: name)
+            return
+        }
         guard let task = registeredTask(message.taskName) else {
-            await reject(
-                raw: delivery.raw, deliveryTag: delivery.deliveryTag, queue: delivery.queue,
-                reason: "NotRegistered: \(message.taskName)", taskID: message.id, taskName: message.taskName,
-                failure: TaskFailure(type: "NotRegistered", module: "celery.exceptions", message: message.taskName))
-            return
-        }
-        if isRevoked(message.id) {
-            await discardRevoked(delivery, reason: "revoked")
-            return
-        }
-        if let expires = message.expires, expires <= Date() {
-            await discardRevoked(delivery, reason: "expired")
+            await rejectNotRegistered(delivery, name: message.taskName)
             return
         }
         if let limiter = rateLimiter(for: task) {

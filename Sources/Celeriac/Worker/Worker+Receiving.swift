@@ -49,27 +49,25 @@ extension Worker {
         }
         sendReceivedEvent(message)
 
-        guard registeredTask(message.taskName) != nil else {
-            await reject(
-                raw: fetched.raw, deliveryTag: tag, queue: fetched.queue, reason: "NotRegistered: \(message.taskName)",
-                taskID: message.id, taskName: message.taskName,
-                failure: TaskFailure(type: "NotRegistered", module: "celery.exceptions", message: message.taskName))
-            return nil
-        }
-        let now = Date()
-        if isRevoked(message.id) {
-            await discardRevoked(delivery, reason: "revoked")
-            return nil
-        }
-        if let expires = message.expires, expires <= now {
-            await discardRevoked(delivery, reason: "expired")
-            return nil
-        }
-        if let eta = message.eta, eta > now {
+        switch admit(message, now: Date()) {
+        case .run:
+            return delivery
+        case .hold(let eta):
             await hold(delivery, until: eta)
-            return nil
+        case .revoke(let reason):
+            await discardRevoked(delivery, reason: reason)
+        case .reject(let name):
+            await rejectNotRegistered(delivery, name: name)
         }
-        return delivery
+        return nil
+    }
+
+    /// Dead-letters a message whose task is not registered here, with FAILURE `NotRegistered`.
+    func rejectNotRegistered(_ delivery: Delivery, name: String) async {
+        await reject(
+            raw: delivery.raw, deliveryTag: delivery.deliveryTag, queue: delivery.queue, reason: "NotRegistered: \(name)",
+            taskID: delivery.message.id, taskName: name,
+            failure: TaskFailure(type: "NotRegistered", module: "celery.exceptions", message: name))
     }
 
     /// What ``handOverUnrecorded(_:)`` did with a message.
@@ -117,12 +115,8 @@ extension Worker {
     /// without a rate limit (a limited one may wait for its turn), neither revoked, expired nor
     /// waiting for its ETA.
     func isAckedOnArrival(_ message: TaskMessage, now: Date) -> Bool {
-        guard let task = registeredTask(message.taskName), task.settings.rateLimit == nil,
-            !(task.settings.acksLate ?? configuration.acksLate), !isRevoked(message.id)
-        else { return false }
-        if let expires = message.expires, expires <= now { return false }
-        if let eta = message.eta, eta > now { return false }
-        return true
+        guard admit(message, now: now) == .run, let task = registeredTask(message.taskName) else { return false }
+        return task.settings.rateLimit == nil && !(task.settings.acksLate ?? configuration.acksLate)
     }
 
     /// Dead-letters a message that cannot run (with the reason), stores FAILURE for its id when
@@ -159,19 +153,18 @@ extension Worker {
         }
     }
 
-    /// Stores REVOKED and acks, as Celery does for a message past its `expires` (`reason`
-    /// `expired`) or whose id was revoked (`revoked`).
-    /// A chord header task counts as a REVOKED part of its chord (which then fails).
-    func discardRevoked(_ delivery: Delivery, reason: String) async {
-        let failure = TaskFailure(type: "TaskRevokedError", module: "celery.exceptions", message: reason)
+    /// Stores REVOKED and acks, as Celery does for a message past its `expires` or whose id was
+    /// revoked. A chord header task counts as a REVOKED part of its chord (which then fails).
+    func discardRevoked(_ delivery: Delivery, reason: Admission.RevokeReason) async {
+        let failure = TaskFailure(type: "TaskRevokedError", module: "celery.exceptions", message: reason.rawValue)
         var stores: [CompletionWriter.Item] = []
         if !ignoresResult(delivery.message, registeredTask(delivery.message.taskName)) {
             stores.append(.store(resultMeta(delivery, state: .revoked, result: failure.storedValue, done: true)))
         }
-        logger.info("task.revoked", ["id": delivery.message.id, "name": delivery.message.taskName, "reason": reason])
+        logger.info("task.revoked", ["id": delivery.message.id, "name": delivery.message.taskName, "reason": reason.rawValue])
         sendTaskEvent(
             "task-revoked",
-            ["uuid": .string(delivery.message.id), "terminated": false, "signum": nil, "expired": .bool(reason == "expired")])
+            ["uuid": .string(delivery.message.id), "terminated": false, "signum": nil, "expired": .bool(reason == .expired)])
         state.withLock { $0.processed += 1 }
         await complete(
             delivery, stores: stores, lateAck: [.ackAfterStores(delivery.deliveryTag)], state: .revoked,
