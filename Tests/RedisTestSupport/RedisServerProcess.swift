@@ -95,6 +95,8 @@ public final class RedisServerProcess: @unchecked Sendable {
         var arguments = [
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", directory.path, "--logfile", directory.appendingPathComponent("redis.log").path,
+            // Read by scripts/lib/setup.sh to stop a server a crashed run left behind, by pid.
+            "--pidfile", directory.appendingPathComponent("redis.pid").path,
             "--daemonize", "no", "--protected-mode", "no",
         ]
         if let unixSocketPath {

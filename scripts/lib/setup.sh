@@ -54,10 +54,19 @@ ensure_python_venv() {
     export CELERIAC_PYTHON="$venv/bin/python"
 }
 
-# Stops redis-servers that the test helper started and a crashed run left behind: orphans (parent
-# gone, so pid 1 adopted them) whose directory name marks them as test servers. Servers of a test
-# run still going on elsewhere on this machine have a live parent and are left alone.
+# Stops redis-servers that the test helper started and a crashed run left behind, by the pid in
+# each test server's own pid file (celeriac-test-redis-*/redis.pid): only an orphan (parent gone,
+# so pid 1 adopted it) working in that directory (redis-server's --dir), so that neither a reused pid nor a
+# server of a test run still going on elsewhere on this machine is touched.
 stop_stray_test_servers() {
-    pkill -KILL -P 1 -f 'redis-server.*celeriac-test-redis-' >/dev/null 2>&1 || true
+    local pidfile pid
+    for pidfile in "${TMPDIR:-/tmp}"/celeriac-test-redis-*/redis.pid; do
+        [ -f "$pidfile" ] || continue
+        pid="$(tr -cd '0-9' < "$pidfile")"
+        [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || continue
+        [ "$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null)" = 1 ] || continue
+        [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$(dirname "$pidfile")" ] || continue
+        kill -KILL "$pid" 2>/dev/null || true
+    done
     find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'celeriac-test-redis-*' -mmin +60 -exec rm -rf {} + 2>/dev/null || true
 }
