@@ -30,14 +30,14 @@ enum BenchmarkWorkers {
     /// Starts a Celeriac worker with the example tasks; returns it, its running task and its app
     /// (to close after the worker stopped).
     static func celeriac(
-        _ server: RedisServerProcess, concurrency: Int
+        _ server: RedisServerProcess, concurrency: Int, publishLead: Duration = .zero
     ) throws -> (worker: Worker, running: Task<Void, any Error>, app: CeleriacApp) {
         let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
         let registry = TaskRegistry()
         ExampleTasks.register(in: registry)
-        let worker = Worker(
-            app: app, registry: registry, configuration: WorkerConfiguration(concurrency: concurrency),
-            logger: WorkerLogger(level: .warning))
+        var configuration = WorkerConfiguration(concurrency: concurrency)
+        configuration.publishLead = publishLead
+        let worker = Worker(app: app, registry: registry, configuration: configuration, logger: WorkerLogger(level: .warning))
         return (worker, Task { try await worker.run() }, app)
     }
 }

@@ -30,6 +30,8 @@ struct WorkerBenchmark {
         var celeriacLatency = LatencySummary([])
         /// A Celery producer against Celeriac's worker.
         var pythonToCeleriacLatency = LatencySummary([])
+        /// A Celery producer against Celeriac's worker with a publish lead of 1 ms (issue #31).
+        var pythonToLeadingCeleriacLatency = LatencySummary([])
         var celeryLatency = LatencySummary([])
     }
 
@@ -82,6 +84,14 @@ struct WorkerBenchmark {
         worker.shutdown()
         _ = try? await running.value
         await workerApp.close()
+        if !celeriacOnly {
+            try await flush(server)
+            let leading = try BenchmarkWorkers.celeriac(server, concurrency: concurrency, publishLead: .milliseconds(1))
+            report.pythonToLeadingCeleriacLatency = try await pythonRoundTrips(server)
+            leading.worker.shutdown()
+            _ = try? await leading.running.value
+            await leading.app.close()
+        }
 
         if celeriacOnly { return report }
         try await flush(server)

@@ -31,7 +31,7 @@ public struct WorkerArguments: Sendable {
             "shutdown-grace", value: "SECONDS", help: "Warm shutdown waits this long for running tasks (default 30)."),
         CommandLineOption(
             "publish-lead", value: "SECONDS",
-            help: "A finished task's result is published this long before it is stored, when someone is subscribed (default 0.001; 0: store first)."),
+            help: "Publish a finished task's result this long before storing it, when someone is subscribed (default 0: store first; 0.001 ends Celery clients' latency tail)."),
         CommandLineOption("result-extended", help: "Store name, args, kwargs, worker, retries and queue with results."),
         CommandLineOption("task-events", short: "E", help: "Send task events (for Flower and 'celery events'), as Celery's -E."),
         CommandLineOption("without-mingle", help: "Do not ask the other workers for their revoked ids at start."),

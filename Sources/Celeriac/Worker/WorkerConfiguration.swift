@@ -34,11 +34,12 @@ public struct WorkerConfiguration: Sendable {
             ?? RESPReplyLimits(maximumBulkLength: maximumMessageSize.addingReportingOverflow(64 * 1024).partialValue)
     }
     /// How long a finished task's PUBLISH comes before its SET when someone is subscribed to its
-    /// result (`--publish-lead`, default 1 ms; zero stores first, as Celery's worker does). With
-    /// Celery's client this keeps round trips free of 10–340 ms stalls (see ``CompletionWriter``);
-    /// a reader of the key (not of the channel) sees the result this much later. Acks-late tasks
-    /// and chord parts are stored first either way.
-    public var publishLead: Duration = .milliseconds(1)
+    /// result (`--publish-lead`; zero, the default, stores first, as Celery's worker does). With
+    /// Celery's client, 1 ms keeps round trips free of the 10–340 ms stalls of issue #31 (see
+    /// ``CompletionWriter``), at a price: a reader of the key (not of the channel) sees the result
+    /// up to the lead later than a subscriber, also a Python client reading the meta right after
+    /// its `get()` returned. Acks-late tasks and chord parts are stored first either way.
+    public var publishLead: Duration = .zero
     /// The node name (`-n`), `name@host`.
     public var hostname: String
     /// Ack after a task finished rather than when it starts (`acks_late`), for tasks whose settings
