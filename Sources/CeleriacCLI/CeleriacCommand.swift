@@ -328,7 +328,7 @@ struct CeleriacCommand {
             return try CeleriacApp(
                 brokerURL: settings.brokerURL, backendURL: settings.backendURL,
                 pool: .init(maximumConnections: 2, acquireTimeout: .seconds(2)),
-                publishRetry: PublishRetryPolicy(maxRetries: 0))
+                publishRetry: RetryPolicy(maxRetries: 0))
         } catch {
             StandardStreams.printError("\(error)", program: program)
             exit(ExitStatus.usage)

@@ -227,20 +227,13 @@ public final class RedisResultBackend: Sendable {
         }
     }
 
-    /// Reads the meta, retrying connection errors and transient server errors (Redis restarting
-    /// under a waiting caller) every 50 ms until `deadline`; other errors, and the last such error
-    /// at the deadline, are thrown.
+    /// Reads the meta under ``RetryPolicy/resultRead(until:)``: connection errors and transient
+    /// server errors (Redis restarting under a waiting caller) are retried every 50 ms until
+    /// `deadline`; other errors, and the last such error at the deadline, are thrown.
     private func readSurvivingReconnects(_ taskID: String, until deadline: ContinuousClock.Instant?) async throws
         -> TaskResultMeta?
     {
-        while true {
-            do {
-                return try await meta(for: taskID)
-            } catch where error.isTemporaryRedisFailure {
-                if let deadline, ContinuousClock.now + .milliseconds(50) >= deadline { throw error }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-        }
+        try await RetryPolicy.resultRead(until: deadline.map { $0 - .now }).run { try await meta(for: taskID) }
     }
 
     /// Stops the subscriber used for waiting. Waiting calls end with a timeout or an error.

@@ -12,7 +12,7 @@ public final class RedisBroker: Sendable {
     /// The connections used for publishing.
     public let pool: RedisConnectionPool
     /// How publishing retries on connection errors and on `LOADING`-like refusals.
-    public let retryPolicy: PublishRetryPolicy
+    public let retryPolicy: RetryPolicy
     /// The largest message sent (``TaskMessage/defaultMaximumSize`` by default, the workers'
     /// default limit too): a message whose arguments alone pass it is refused before sending.
     public let maximumMessageSize: Int
@@ -20,7 +20,7 @@ public final class RedisBroker: Sendable {
 
     /// Creates a broker publishing through `pool`.
     public init(
-        pool: RedisConnectionPool, retryPolicy: PublishRetryPolicy = PublishRetryPolicy(),
+        pool: RedisConnectionPool, retryPolicy: RetryPolicy = .publish,
         maximumMessageSize: Int = TaskMessage.defaultMaximumSize
     ) {
         self.pool = pool
@@ -117,53 +117,5 @@ extension TaskMessage: RESPArgument {
     /// can carry a message without an intermediate byte array: `RESPCommand("LPUSH", key, message)`.
     public func appendRESPBytes(to buffer: inout [UInt8]) {
         encode(into: &buffer)
-    }
-}
-
-/// How a publish is retried when Redis cannot be reached or is not ready yet (Celery's `retry_policy`).
-public struct PublishRetryPolicy: Sendable, Hashable {
-    /// Retries after the first attempt; 0 disables retrying.
-    public var maxRetries: Int
-    /// The wait before the first retry.
-    public var intervalStart: Duration
-    /// Added to the wait after each retry.
-    public var intervalStep: Duration
-    /// The longest wait.
-    public var intervalMax: Duration
-
-    /// Celery's defaults: 3 retries, waiting 0 s, then 0.2 s more each time, at most 0.2 s.
-    public init(
-        maxRetries: Int = 3, intervalStart: Duration = .zero, intervalStep: Duration = .milliseconds(200),
-        intervalMax: Duration = .milliseconds(200)
-    ) {
-        self.maxRetries = max(0, maxRetries)
-        self.intervalStart = intervalStart
-        self.intervalStep = intervalStep
-        self.intervalMax = intervalMax
-    }
-
-    /// Runs `operation`, retrying it on connection errors and on transient server errors such as
-    /// `LOADING` (not on other server errors, nor on timeouts of a command that may have run).
-    func run<T>(_ operation: () async throws -> T) async throws -> T {
-        var wait = intervalStart
-        var attempt = 0
-        while true {
-            do {
-                return try await operation()
-            } catch where attempt < maxRetries && Self.isRetryable(error) {
-                attempt += 1
-                if wait > .zero { try await Task.sleep(for: wait) }
-                wait = min(intervalMax, wait + intervalStep)
-            }
-        }
-    }
-
-    /// Whether a publish that failed this way may be sent again: nothing of it ran.
-    private static func isRetryable(_ error: any Error) -> Bool {
-        switch error {
-        case let error as RedisClientError: error.code == .connectionFailed || error.code == .poolExhausted
-        case let error as RedisServerError: error.isTransient
-        default: false
-        }
     }
 }

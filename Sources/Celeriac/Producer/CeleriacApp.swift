@@ -28,7 +28,7 @@ public final class CeleriacApp: Sendable {
     /// - Throws: ``RedisClientError`` with code `invalidConfiguration` for a malformed URL.
     public init(
         brokerURL: String, backendURL: String? = nil, pool: RedisConnectionPool.Configuration = .init(),
-        resultExpires: Duration? = .seconds(86_400), publishRetry: PublishRetryPolicy = PublishRetryPolicy(),
+        resultExpires: Duration? = .seconds(86_400), publishRetry: RetryPolicy = .publish,
         sendTaskSentEvents: Bool = false
     ) throws {
         let brokerPool = try RedisConnectionPool(url: brokerURL, configuration: pool)

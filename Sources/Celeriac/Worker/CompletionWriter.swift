@@ -317,30 +317,29 @@ final class CompletionWriter: Sendable {
         await retrying("ack \(late.count) message(s)") { try await self.consumer.ack(late) }
     }
 
-    /// Runs `operation` until it succeeds; connection errors and transient server errors wait and
-    /// retry (Redis restarting, or still `LOADING` its data after a restart), other server errors
-    /// are logged and the items given up (they would fail the same way again).
-    /// Returns the operation's value, `nil` when it was given up.
+    /// Runs `operation` under ``RetryPolicy/workerLoop`` until it succeeds or the writer is
+    /// abandoned: connection errors and transient server errors wait and retry (Redis restarting,
+    /// or still `LOADING` its data after a restart), other server errors are logged and the items
+    /// given up (they would fail the same way again). Returns the operation's value, `nil` when
+    /// it was given up.
     @discardableResult
     private func retrying<T: Sendable>(_ what: String, _ operation: @Sendable () async throws -> T) async -> T? {
-        let backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .seconds(2))
-        var failures = 0
+        // Abandoned (cold shutdown): not even one try, which could wait for a hanging Redis.
+        guard !state.withLock({ $0.isAbandoned }) else { return nil }
         var reported = false
-        while !state.withLock({ $0.isAbandoned }) {
-            do {
-                let value = try await operation()
-                if reported { logger.info("redis.reconnected", ["while": what]) }
-                return value
-            } catch where error.isTemporaryRedisFailure {
-                if !reported { logger.warning("redis.unreachable", ["while": what, "error": "\(error)", "action": "retrying"]) }
-                reported = true
-                try? await Task.sleep(for: backoff.delay(afterFailures: failures))
-                failures += 1
-            } catch {
-                logger.error("write.failed", ["while": what, "error": "\(error)"])
-                return nil
-            }
+        do {
+            let value = try await RetryPolicy.workerLoop.run(
+                operation,
+                onRetry: { error, _ in
+                    if !reported { logger.warning("redis.unreachable", ["while": what, "error": "\(error)", "action": "retrying"]) }
+                    reported = true
+                },
+                stopping: { state.withLock { $0.isAbandoned } })
+            if reported { logger.info("redis.reconnected", ["while": what]) }
+            return value
+        } catch {
+            if !error.isTemporaryRedisFailure { logger.error("write.failed", ["while": what, "error": "\(error)"]) }
+            return nil
         }
-        return nil
     }
 }

@@ -280,25 +280,19 @@ extension Worker {
         message.headers["root_id"]?.stringValue ?? message.id
     }
 
-    /// Runs a chord step, retrying connection errors (and transient server errors such as
-    /// `LOADING`) with backoff for about a minute. `nil` after giving up (logged; the chord's
-    /// keys expire, its body does not run).
+    /// Runs a chord step under ``RetryPolicy/chordStep`` (about a minute). `nil` after giving up
+    /// (logged; the chord's keys expire, its body does not run).
     private func retryingRedis<T: Sendable>(
         _ what: String, groupID: String, _ operation: @Sendable () async throws -> T
     ) async -> T? {
-        let backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .seconds(2))
-        for attempt in 0..<40 {
-            do {
-                return try await operation()
-            } catch where error.isTemporaryRedisFailure {
-                if attempt == 0 { logger.warning("redis.unreachable", ["while": what, "group": groupID, "action": "retrying"]) }
-                try? await Task.sleep(for: backoff.delay(afterFailures: attempt))
-            } catch {
-                logger.error("chord.error", ["while": what, "group": groupID, "error": "\(error)"])
-                return nil
+        do {
+            return try await RetryPolicy.chordStep.run(operation) { _, failures in
+                if failures == 1 { logger.warning("redis.unreachable", ["while": what, "group": groupID, "action": "retrying"]) }
             }
+        } catch {
+            let reason = error.isTemporaryRedisFailure ? "Redis stayed unreachable: \(error)" : "\(error)"
+            logger.error("chord.error", ["while": what, "group": groupID, "error": reason])
+            return nil
         }
-        logger.error("chord.error", ["while": what, "group": groupID, "error": "Redis stayed unreachable"])
-        return nil
     }
 }

@@ -264,7 +264,7 @@ public final class Worker: Sendable {
         // for it: wait with BRPOP again rather than run the fetch script first. A message that
         // finds no idle runner (a backlog) sends the loop back to batched fetches.
         var queuesLookEmpty = false
-        let backoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(5))
+        let policy = RetryPolicy.fetchLoop
         while popped != nil || !isStopping {
             do {
                 // The loop's own connections: their thread stays warm between the fetch script,
@@ -331,8 +331,8 @@ public final class Worker: Sendable {
                 await fetching?.close()
                 await waiting?.close()
                 (fetching, waiting) = (nil, nil)
-                try? await Task.sleep(for: backoff.delay(afterFailures: failures))
                 failures += 1
+                try? await Task.sleep(for: policy.delay(after: error, failures: failures, elapsed: .zero) ?? .seconds(5))
                 if let message = popped, isStopping, coldStopRequested.isFired {
                     logger.error(
                         "message.lost", ["queue": message.queue, "message": String(decoding: message.raw, as: UTF8.self),
