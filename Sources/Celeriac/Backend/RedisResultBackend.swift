@@ -12,12 +12,12 @@ public final class RedisResultBackend: Sendable {
     /// Ready states heard on their channels, for reads that come before the worker's SET.
     private let heard = HeardResults()
 
-    /// Creates a backend on `pool`, with its own subscriber connection to `redis` for waiting.
-    /// - Throws: ``RedisClientError`` when the subscriber cannot be created.
-    public init(pool: RedisConnectionPool, resultExpires: Duration? = .seconds(86_400)) throws {
+    /// Creates a backend on `pool`. Its subscriber connection for waiting (to the same server) is
+    /// made by the first wait, not here.
+    public init(pool: RedisConnectionPool, resultExpires: Duration? = .seconds(86_400)) {
         self.pool = pool
         self.resultExpires = resultExpires
-        self.listener = try ResultListener(pool.redis)
+        self.listener = ResultListener(pool.redis)
     }
 
     /// The key of a task's result.

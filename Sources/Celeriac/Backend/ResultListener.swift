@@ -5,7 +5,9 @@ import Synchronization
 /// handler for its `celery-task-meta-<id>` channel and gets the payloads published there, plus a
 /// notice after a reconnection (when messages may have been missed and the key must be read
 /// again). Handlers run on the subscriber's thread, one event at a time, as the message arrives:
-/// keep them short and never block.
+/// keep them short and never block. The subscriber (its thread and connection) is made by the
+/// first ``listen(_:handler:)``, not when the listener is: an app that never waits for a result
+/// never connects one.
 final class ResultListener: Sendable {
     enum Signal: Sendable {
         case message([UInt8])
@@ -36,19 +38,36 @@ final class ResultListener: Sendable {
         }
     }
 
-    private let subscriber: RedisSubscriber
-    private let registry: Registry
+    private struct Slot {
+        var subscriber: RedisSubscriber?
+        var isClosed = false
+    }
 
-    /// Creates the subscriber (connecting in the background).
-    /// - Throws: ``RedisClientError`` when it cannot be created (out of file descriptors).
-    init(_ configuration: RedisConfiguration) throws {
-        let registry = Registry()
-        self.registry = registry
-        subscriber = try RedisSubscriber(configuration) { event in registry.dispatch(event) }
+    private let configuration: RedisConfiguration
+    private let registry = Registry()
+    private let slot = Mutex(Slot())
+
+    /// A listener for the server `configuration` names; nothing connects yet.
+    init(_ configuration: RedisConfiguration) {
+        self.configuration = configuration
     }
 
     deinit {
-        subscriber.close()
+        slot.withLock { $0.subscriber }?.close()
+    }
+
+    /// The subscriber, made (connecting in the background) the first time it is needed.
+    /// - Throws: ``RedisClientError`` `closed` after ``close()``; when it cannot be created (out
+    ///   of file descriptors).
+    private func activeSubscriber() throws -> RedisSubscriber {
+        try slot.withLock { slot in
+            guard !slot.isClosed else { throw RedisClientError(.closed, "the result listener is closed") }
+            if let subscriber = slot.subscriber { return subscriber }
+            let registry = self.registry
+            let subscriber = try RedisSubscriber(configuration) { event in registry.dispatch(event) }
+            slot.subscriber = subscriber
+            return subscriber
+        }
     }
 
     /// Registers for `channel` and returns once Redis has confirmed the subscription, so nothing
@@ -61,7 +80,7 @@ final class ResultListener: Sendable {
             return state.nextID
         }
         do {
-            try await subscriber.subscribe([channel])
+            try await activeSubscriber().subscribe([channel])
         } catch {
             stopListening(channel, id: id)
             throw error
@@ -77,7 +96,7 @@ final class ResultListener: Sendable {
             state.listeners[channel]?.removeValue(forKey: id)
             if state.listeners[channel]?.isEmpty == true {
                 state.listeners[channel] = nil
-                subscriber.unsubscribe([channel])
+                slot.withLock { $0.subscriber }?.unsubscribe([channel])
             }
         }
     }
@@ -85,6 +104,9 @@ final class ResultListener: Sendable {
     /// Stops the subscriber; waiters end with their timeout or cancellation.
     func close() {
         registry.state.withLock { $0.listeners = [:] }
-        subscriber.close()
+        slot.withLock { slot in
+            slot.isClosed = true
+            return slot.subscriber
+        }?.close()
     }
 }

@@ -246,15 +246,15 @@ extension Signature {
     /// A signature for a typed task with all its arguments (`Add.s(x: 2, y: 3)`): arguments that
     /// encode to an object become kwargs, an array becomes args.
     /// - Throws: ``CeleriacError`` `encoding` when the arguments do not encode to JSON.
-    public init<Task: CeleriacTask>(_ task: Task.Type, _ arguments: Task.Arguments) throws {
+    public init<Definition: CeleriacTask>(_ task: Definition.Type, _ arguments: Definition.Arguments) throws {
         let (args, kwargs) = try CeleriacApp.callArguments(arguments, of: task)
-        self.init(task: Task.name, args: args, kwargs: kwargs)
+        self.init(task: Definition.name, args: args, kwargs: kwargs)
     }
 
     /// A partial signature for a typed task (`Add.s(10)`), e.g. a chain step that takes the
     /// previous result as its first argument (matched to ``CeleriacTask/argumentNames``).
-    public init<Task: CeleriacTask>(_ task: Task.Type, args: [JSONValue] = [], kwargs: JSONObject = [:]) {
-        self.init(task: Task.name, args: args, kwargs: kwargs)
+    public init<Definition: CeleriacTask>(_ task: Definition.Type, args: [JSONValue] = [], kwargs: JSONObject = [:]) {
+        self.init(task: Definition.name, args: args, kwargs: kwargs)
     }
 }
 

@@ -34,7 +34,7 @@ public final class CeleriacApp: Sendable {
         let brokerPool = try RedisConnectionPool(url: brokerURL, configuration: pool)
         let backendPool = try backendURL.map { try RedisConnectionPool(url: $0, configuration: pool) } ?? brokerPool
         self.broker = RedisBroker(pool: brokerPool, retryPolicy: publishRetry)
-        self.backend = try RedisResultBackend(pool: backendPool, resultExpires: resultExpires)
+        self.backend = RedisResultBackend(pool: backendPool, resultExpires: resultExpires)
         self.origin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
         self.replyTo = CeleryID.random()
         self.sendsTaskSentEvents = sendTaskSentEvents
@@ -64,11 +64,11 @@ public final class CeleriacApp: Sendable {
     /// - Throws: ``CeleriacError`` with code `encoding` when the arguments do not encode to a JSON
     ///   object or array; otherwise as ``send(_:args:kwargs:options:)``.
     @discardableResult
-    public func send<Task: CeleriacTask>(
-        _ task: Task.Type, _ arguments: Task.Arguments, options: TaskOptions = TaskOptions()
-    ) async throws -> TypedAsyncResult<Task.Result> {
+    public func send<Definition: CeleriacTask>(
+        _ task: Definition.Type, _ arguments: Definition.Arguments, options: TaskOptions = TaskOptions()
+    ) async throws -> TypedAsyncResult<Definition.Result> {
         let (args, kwargs) = try Self.callArguments(arguments, of: task)
-        let result = try await send(Task.name, args: args, kwargs: kwargs, options: options)
+        let result = try await send(Definition.name, args: args, kwargs: kwargs, options: options)
         return TypedAsyncResult(untyped: result)
     }
 
@@ -119,8 +119,8 @@ public final class CeleriacApp: Sendable {
     }
 
     /// Typed arguments as Celery's `(args, kwargs)`: an object becomes kwargs, an array args.
-    static func callArguments<Task: CeleriacTask>(
-        _ arguments: Task.Arguments, of task: Task.Type
+    static func callArguments<Definition: CeleriacTask>(
+        _ arguments: Definition.Arguments, of task: Definition.Type
     ) throws -> ([JSONValue], JSONObject) {
         switch try JSONValue(encoding: arguments) {
         case .object(let kwargs): return ([], kwargs)

@@ -37,21 +37,21 @@ public final class TaskRegistry: Sendable {
         tasks.withLock { $0[name] = RegisteredTask(name: name, settings: settings, handler: handler) }
     }
 
-    /// Registers a typed task under `Task.name`. Its `Arguments` are decoded from the message's
+    /// Registers a typed task under `Definition.name`. Its `Arguments` are decoded from the message's
     /// kwargs, with positional args matched to ``CeleriacTask/argumentNames`` first (so Python's
     /// `add.delay(2, 3)` and `add.delay(x=2, y=3)` both work); arguments that do not decode fail
     /// the task with `TypeError`, as a bad call does in Python.
-    public func register<Task: CeleriacTask>(
-        _ task: Task.Type, settings: TaskSettings = TaskSettings(),
-        _ handler: @escaping @Sendable (Task.Arguments, TaskContext) async throws -> Task.Result
-    ) where Task.Arguments: Decodable, Task.Result: Encodable {
-        let name = Task.name
-        let argumentNames = Task.argumentNames
+    public func register<Definition: CeleriacTask>(
+        _ task: Definition.Type, settings: TaskSettings = TaskSettings(),
+        _ handler: @escaping @Sendable (Definition.Arguments, TaskContext) async throws -> Definition.Result
+    ) where Definition.Arguments: Decodable, Definition.Result: Encodable {
+        let name = Definition.name
+        let argumentNames = Definition.argumentNames
         register(name, settings: settings) { args, kwargs, context in
             let bound = try Self.bind(args: args, kwargs: kwargs, names: argumentNames, task: name)
-            let arguments: Task.Arguments
+            let arguments: Definition.Arguments
             do {
-                arguments = try JSONDecoder().decode(Task.Arguments.self, from: Data(bound.serialized()))
+                arguments = try JSONDecoder().decode(Definition.Arguments.self, from: Data(bound.serialized()))
             } catch let error as DecodingError {
                 throw TaskFailure(error: error)
             }
