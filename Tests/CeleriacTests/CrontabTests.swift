@@ -148,6 +148,8 @@ import Testing
             (#"{"entries": [{"name": "d", "task": "t", "every": "1s", "timezone": "Mars/Olympus"}]}"#, "entry 'd', field 'timezone': 'Mars/Olympus' is not an IANA time zone"),
             (#"{"entries": [{"name": "e", "task": "t", "every": "1s", "options": {"priority": 12}}]}"#, "entry 'e', field 'options.priority'"),
             (#"{"entries": [{"name": "f", "task": "t", "every": "1s", "options": {"routing": "x"}}]}"#, "entry 'f', field 'options.routing': unknown option"),
+            (#"{"entries": [{"name": "f2", "task": "t", "every": "1s", "options": {"time_limit": 1e300}}]}"#, "entry 'f2', field 'options.time_limit': must be positive seconds, at most"),
+            (#"{"entries": [{"name": "f3", "task": "t", "every": "1s", "options": {"soft_time_limit": 0}}]}"#, "entry 'f3', field 'options.soft_time_limit'"),
             (#"{"entries": [{"name": "g", "every": "1s"}]}"#, "entry 'g', field 'task'"),
             (#"{"entries": [{"task": "t", "every": "1s"}]}"#, "entry #1, field 'name'"),
             (#"{"entries": [{"name": "h", "task": "t", "every": "1s"}, {"name": "h", "task": "t", "every": "2s"}]}"#, "entry 'h': the name is used twice"),

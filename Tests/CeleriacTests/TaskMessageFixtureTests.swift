@@ -59,7 +59,7 @@ import Testing
         ("task-ignore-result", TaskOptions(ignoreResult: true)),
         ("task-custom-id", TaskOptions(ignoreResult: false)),
         ("task-options", TaskOptions(
-            ignoreResult: false, timeLimit: 30, softTimeLimit: 20, shadow: "add-shadowed", headers: ["x-custom": "value"])),
+            ignoreResult: false, timeLimit: .seconds(30), softTimeLimit: .seconds(20), shadow: "add-shadowed", headers: ["x-custom": "value"])),
         ("task-countdown", TaskOptions(countdown: .seconds(30), ignoreResult: false)),
         ("task-expires-seconds", TaskOptions(expires: .after(.seconds(60)), ignoreResult: false)),
         ("task-eta", TaskOptions(eta: Date(timeIntervalSince1970: 1_893_499_200), ignoreResult: false)),

@@ -77,7 +77,7 @@ import Testing
         }) { harness in
             // The message's timelimit header: [hard, soft].
             let soft = try await harness.app.send(
-                "celeriac.examples.sleep", args: [5], options: TaskOptions(softTimeLimit: 0.2))
+                "celeriac.examples.sleep", args: [5], options: TaskOptions(softTimeLimit: .milliseconds(200)))
             let softFailure = await #expect(throws: TaskFailure.self) { try await soft.get(timeout: .seconds(10)) }
             #expect(softFailure?.type == "SoftTimeLimitExceeded")
             #expect(softFailure?.module == "celery.exceptions")

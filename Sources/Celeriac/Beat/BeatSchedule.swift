@@ -260,12 +260,16 @@ public struct BeatSchedule: Sendable, Hashable {
                 options.ignoreResult = flag
             }
             if let limit = map["time_limit"] {
-                guard let seconds = limit.doubleValue, seconds > 0 else { throw fail("options.time_limit", "must be positive seconds") }
-                options.timeLimit = seconds
+                guard let seconds = limit.doubleValue, seconds > 0, let span = OutsideNumber.duration(seconds: seconds) else {
+                    throw fail("options.time_limit", "must be positive seconds, at most \(OutsideNumber.maximumSeconds)")
+                }
+                options.timeLimit = span
             }
             if let limit = map["soft_time_limit"] {
-                guard let seconds = limit.doubleValue, seconds > 0 else { throw fail("options.soft_time_limit", "must be positive seconds") }
-                options.softTimeLimit = seconds
+                guard let seconds = limit.doubleValue, seconds > 0, let span = OutsideNumber.duration(seconds: seconds) else {
+                    throw fail("options.soft_time_limit", "must be positive seconds, at most \(OutsideNumber.maximumSeconds)")
+                }
+                options.softTimeLimit = span
             }
             if let headers = map["headers"] {
                 guard case .object(let extra) = headers else { throw fail("options.headers", "must be a JSON object") }

@@ -193,10 +193,10 @@ public struct Signature: Sendable, Hashable, CanvasConvertible {
                 result.expires = .at(try Self.timestamp(date, "expires"))
             }
             if let limit = number("time_limit") {
-                result.timeLimit = try Self.checked(limit, "time_limit", OutsideNumber.duration(seconds:)).timeInterval
+                result.timeLimit = try Self.checked(limit, "time_limit", OutsideNumber.duration(seconds:))
             }
             if let limit = number("soft_time_limit") {
-                result.softTimeLimit = try Self.checked(limit, "soft_time_limit", OutsideNumber.duration(seconds:)).timeInterval
+                result.softTimeLimit = try Self.checked(limit, "soft_time_limit", OutsideNumber.duration(seconds:))
             }
             result.ignoreResult = options["ignore_result"]?.boolValue
             result.shadow = options["shadow"]?.stringValue

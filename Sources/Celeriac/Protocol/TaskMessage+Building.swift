@@ -28,8 +28,8 @@ extension TaskMessage {
             break
         }
         func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
-        func seconds(_ value: Double?) -> JSONValue {
-            guard let value else { return .null }
+        func seconds(_ limit: Duration?) -> JSONValue {
+            guard let value = limit?.timeInterval else { return .null }
             return value.rounded() == value && abs(value) < 1e15 ? .integer(Int(value)) : .double(value)
         }
 

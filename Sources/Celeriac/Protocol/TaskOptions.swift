@@ -22,10 +22,10 @@ public struct TaskOptions: Sendable, Hashable {
     public var priority: Int?
     /// `true`: no result is stored. `nil` leaves it to the worker's task setting (as `send_task`).
     public var ignoreResult: Bool?
-    /// Hard time limit in seconds (`headers.timelimit[0]`).
-    public var timeLimit: Double?
-    /// Soft time limit in seconds (`headers.timelimit[1]`).
-    public var softTimeLimit: Double?
+    /// Hard time limit (`headers.timelimit[0]`, in seconds on the wire).
+    public var timeLimit: Duration?
+    /// Soft time limit (`headers.timelimit[1]`, in seconds on the wire).
+    public var softTimeLimit: Duration?
     /// Another name for logs and events (`headers.shadow`).
     public var shadow: String?
     /// Extra headers, merged at the top level of `headers` as Celery does.
@@ -44,8 +44,8 @@ public struct TaskOptions: Sendable, Hashable {
     /// Options with everything unset (default queue, priority 0, no eta, no expiry).
     public init(
         taskID: String? = nil, countdown: Duration? = nil, eta: Date? = nil, expires: Expiry? = nil,
-        queue: String? = nil, priority: Int? = nil, ignoreResult: Bool? = nil, timeLimit: Double? = nil,
-        softTimeLimit: Double? = nil, shadow: String? = nil, headers: JSONObject = [:], link: [JSONValue] = [],
+        queue: String? = nil, priority: Int? = nil, ignoreResult: Bool? = nil, timeLimit: Duration? = nil,
+        softTimeLimit: Duration? = nil, shadow: String? = nil, headers: JSONObject = [:], link: [JSONValue] = [],
         linkError: [JSONValue] = [], rootID: String? = nil, parentID: String? = nil, groupID: String? = nil,
         groupIndex: Int? = nil, retries: Int = 0
     ) {
