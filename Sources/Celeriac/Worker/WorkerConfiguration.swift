@@ -30,8 +30,10 @@ public struct WorkerConfiguration: Sendable {
     /// The limits the fetch loop's connection uses: ``fetchReplyLimits`` or the default from
     /// ``maximumMessageSize``.
     public var effectiveFetchReplyLimits: RESPReplyLimits {
-        fetchReplyLimits
-            ?? RESPReplyLimits(maximumBulkLength: maximumMessageSize.addingReportingOverflow(64 * 1024).partialValue)
+        if let fetchReplyLimits { return fetchReplyLimits }
+        // Saturating: a maximum near Int.max must not wrap round to a limit that refuses everything.
+        let (bulk, overflow) = maximumMessageSize.addingReportingOverflow(64 * 1024)
+        return RESPReplyLimits(maximumBulkLength: overflow ? .max : bulk)
     }
     /// How long a finished task's PUBLISH comes before its SET when someone is subscribed to its
     /// result (`--publish-lead`; zero, the default, stores first, as Celery's worker does). With

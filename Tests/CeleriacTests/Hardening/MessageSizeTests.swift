@@ -22,6 +22,17 @@ import Testing
         #expect(await reserved.waitForRoom(limit: 100, budget: .max) == 99)
     }
 
+    /// The fetch connection's limit follows the maximum message size, without wrapping round.
+    @Test func theFetchReplyLimitFollowsTheMaximumMessageSize() {
+        var configuration = WorkerConfiguration(concurrency: 1)
+        configuration.maximumMessageSize = 4096
+        #expect(configuration.effectiveFetchReplyLimits.maximumBulkLength == 4096 + 64 * 1024)
+        configuration.maximumMessageSize = .max
+        #expect(configuration.effectiveFetchReplyLimits.maximumBulkLength == .max)
+        configuration.fetchReplyLimits = RESPReplyLimits(maximumBulkLength: 10)
+        #expect(configuration.effectiveFetchReplyLimits.maximumBulkLength == 10)
+    }
+
     @Test func theMinimumSizeCountsTheArguments() {
         let message = TaskMessage(task: "t", args: [.string(String(repeating: "x", count: 5000))], kwargs: ["k": [1, 2]], origin: "o", replyTo: "r")
         #expect(message.minimumEncodedSize() >= 5000)
