@@ -130,10 +130,11 @@ public final class RedisResultBackend: Sendable {
     }
 
     private func arguments(_ chunk: ArraySlice<TaskResultMeta>, _ mode: StoreMode) -> [any RESPArgument] {
-        let modes = chunk.map { meta in
-            mode == .publishFirst && !meta.state.isReady ? StoreMode.storeThenPublish.rawValue : mode.rawValue
-        }
-        return [ttlArgument as any RESPArgument, modes.joined()] + chunk.map { $0.encoded() as any RESPArgument }
+        // One letter per key; publishing first applies to ready states only.
+        let modes = mode == .publishFirst
+            ? String(chunk.map { $0.state.isReady ? "p" : "s" })
+            : String(repeating: mode.rawValue, count: chunk.count)
+        return [ttlArgument as any RESPArgument, modes] + chunk.map { $0.encoded() as any RESPArgument }
     }
 
     /// The metas of `chunk` whose outcome is 2: published, not stored yet.

@@ -43,9 +43,9 @@ enum Admission: Equatable, Sendable {
 }
 
 extension Worker {
-    /// ``Admission/admit(_:now:isRegistered:isRevoked:)`` with this worker's registry and revoked set.
-    func admit(_ message: TaskMessage, now: Date) -> Admission {
-        Admission.admit(
-            message, now: now, isRegistered: registeredTask(message.taskName) != nil, isRevoked: { self.isRevoked($0) })
+    /// ``Admission/admit(_:now:isRegistered:isRevoked:)`` with this worker's revoked set, for a
+    /// message whose registered task the caller looked up (`task`, `nil` when none).
+    func admit(_ message: TaskMessage, task: RegisteredTask?, now: Date) -> Admission {
+        Admission.admit(message, now: now, isRegistered: task != nil, isRevoked: { self.isRevoked($0) })
     }
 }

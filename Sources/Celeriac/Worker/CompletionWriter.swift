@@ -137,9 +137,10 @@ final class CompletionWriter: Sendable {
         loops.withLock { $0 = [writing, acking, storingLater] }
     }
 
-    /// The store mode for states alone, and what to do with the states it leaves to be stored.
+    /// The store mode for a batch of states alone.
     private var statesMode: RedisResultBackend.StoreMode { publishLead > .zero ? .publishFirst : .storeThenPublish }
 
+    /// Queues states that were published first for their SET, due `publishLead` from now.
     private func storeLater(_ metas: [TaskResultMeta]) {
         guard !metas.isEmpty else { return }
         let due = ContinuousClock.now + publishLead

@@ -14,9 +14,10 @@ extension Worker {
     /// acks-late messages are acked after their state is stored.
     func execute(_ delivery: Delivery) async {
         let message = delivery.message
+        let registered = registeredTask(message.taskName)
         // Revoked or expired while it waited in the prefetch window? (Its ETA was waited for
         // already: a hold released a moment early by the timer runs now.)
-        switch admit(message, now: Date()) {
+        switch admit(message, task: registered, now: Date()) {
         case .run, .hold:
             break
         case .revoke(let reason):
@@ -26,10 +27,7 @@ extension Worker {
             await rejectNotRegistered(delivery, name: name)
             return
         }
-        guard let task = registeredTask(message.taskName) else {
-            await rejectNotRegistered(delivery, name: message.taskName)
-            return
-        }
+        guard let task = registered else { return }  // admitted, so registered
         if let limiter = rateLimiter(for: task) {
             do {
                 try await limiter.acquire()

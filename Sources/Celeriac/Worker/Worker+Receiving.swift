@@ -49,7 +49,7 @@ extension Worker {
         }
         sendReceivedEvent(message)
 
-        switch admit(message, now: Date()) {
+        switch admit(message, task: registeredTask(message.taskName), now: Date()) {
         case .run:
             return delivery
         case .hold(let eta):
@@ -115,7 +115,8 @@ extension Worker {
     /// without a rate limit (a limited one may wait for its turn), neither revoked, expired nor
     /// waiting for its ETA.
     func isAckedOnArrival(_ message: TaskMessage, now: Date) -> Bool {
-        guard admit(message, now: now) == .run, let task = registeredTask(message.taskName) else { return false }
+        let task = registeredTask(message.taskName)
+        guard admit(message, task: task, now: now) == .run, let task else { return false }
         return task.settings.rateLimit == nil && !(task.settings.acksLate ?? configuration.acksLate)
     }
 
