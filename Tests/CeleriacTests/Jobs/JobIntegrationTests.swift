@@ -180,8 +180,12 @@ import Testing
 
     @Test func aWorkerKilledMidJobLosesNoPartition() async throws {
         // Map tasks are acked late: the killed worker's partitions come back after the (short)
-        // visibility timeout and the other worker runs them.
-        try await withJobCluster(workerArguments: ["--visibility-timeout", "3", "--restore-interval", "1"]) { app, path, _, workers in
+        // visibility timeout and the other worker runs them. The sweep lock expires soon too: a
+        // SIGKILL in the middle of the victim's own sweep (every second) leaves the lock held, and
+        // with kombu's 300 s expiry the survivor's sweeps would wait out the test's timeout.
+        try await withJobCluster(workerArguments: [
+            "--visibility-timeout", "3", "--restore-interval", "1", "--unacked-mutex-expire", "5",
+        ]) { app, path, _, workers in
             let job = try await app.jobs.submit(JobSpec(
                 dataset: .jsonLines(path: path), function: "analysis", parameters: ["fields": ["score"]],
                 partitionSize: .items(Self.items / 40)))
