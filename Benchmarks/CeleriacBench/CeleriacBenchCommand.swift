@@ -125,12 +125,21 @@ private func runWorkerBenchmark(_ commandLine: ParsedCommandLine, python: String
     let celery = report.drains.filter { $0.name.hasPrefix("Celery") }
     let solo = celery.first?.rate ?? 1
     let bestPool = celery.map(\.rate).max() ?? 1
-    StandardStreams.printLine("drain \(benchmark.tasks) queued no-op tasks, results stored".padded(46) + "tasks/s".leftPadded(12))
+    let bestSidekiq = report.drains.filter { $0.name.hasPrefix("Sidekiq") }.map(\.rate).max()
+    StandardStreams.printLine(
+        "drain \(benchmark.tasks) queued no-op tasks".padded(46) + "tasks/s".leftPadded(12) + "cmds/task".leftPadded(11))
     for drain in report.drains {
-        let note = drain.name.hasPrefix("Celeriac") && !celery.isEmpty
+        var note = drain.name.hasPrefix("Celeriac") && !celery.isEmpty
             ? String(format: "%.1fx Celery solo, %.1fx its best pool", drain.rate / solo, drain.rate / bestPool) : ""
-        StandardStreams.printLine(drain.name.padded(46) + String(Int(drain.rate)).leftPadded(12) + "  " + note)
+        if drain.name.hasPrefix("Celeriac"), let bestSidekiq {
+            note += String(format: ", %.2fx Sidekiq's best", drain.rate / bestSidekiq)
+        }
+        StandardStreams.printLine(
+            drain.name.padded(46) + String(Int(drain.rate)).leftPadded(12)
+                + String(format: "%.2f", drain.commandsPerTask).leftPadded(11) + "  " + note)
     }
+    if let missing = report.sidekiqMissing { StandardStreams.printLine("no Sidekiq rows: \(missing)") }
+    StandardStreams.printLine("(Celery and Celeriac store results; Sidekiq stores none and acks nothing)")
     StandardStreams.printLine(
         "round trip get(), \(benchmark.roundTrips) sequential, ms".padded(46)
             + ["p50", "p90", "p99", "p99.9", "max"].map { $0.leftPadded(10) }.joined())

@@ -23,7 +23,12 @@ struct WorkerBenchmark {
     struct Drain {
         let name: String
         let rate: Double
+        /// Redis' commands per task during the drain (``RedisCommandCount``).
+        let commandsPerTask: Double
     }
+
+    /// Sidekiq's configurations tried: (processes, threads each); its default is one process of 10.
+    static let sidekiqConfigurations = [(1, 10), (2, 5), (2, 10), (2, 25)]
 
     struct Report {
         var drains: [Drain] = []
@@ -33,6 +38,8 @@ struct WorkerBenchmark {
         /// A Celery producer against Celeriac's worker with a publish lead of 1 ms (issue #31).
         var pythonToLeadingCeleriacLatency = LatencySummary([])
         var celeryLatency = LatencySummary([])
+        /// Why there are no Sidekiq drains, when there are none.
+        var sidekiqMissing: String?
     }
 
     private var script: String { BenchmarkWorkers.celeryScript }
@@ -49,14 +56,27 @@ struct WorkerBenchmark {
             ("Celery -P threads -c 8", ["-P", "threads", "-c", "8"]),
         ]
         for (name, pool) in celeriacOnly ? [] : pythonWorkers {
-            let rate = try await drain(server) {
+            let (rate, commands) = try await drain(server) {
                 let worker = try pythonWorker(server, pool)
                 return { await RedisServerProcess.onOwnThread { worker.terminate(grace: 20) } }
             }
-            report.drains.append(Drain(name: name, rate: rate))
+            report.drains.append(Drain(name: name, rate: rate, commandsPerTask: commands))
         }
-        for slots in [concurrency, 32] {
-            let rate = try await drain(server) {
+        if !celeriacOnly {
+            if let sidekiq = SidekiqDrain.find() {
+                for (processes, threads) in Self.sidekiqConfigurations {
+                    try await flush(server)
+                    let (rate, commands) = try await sidekiq.drain(
+                        server, tasks: tasks, processes: processes, concurrency: threads)
+                    let name = "Sidekiq \(processes) process\(processes == 1 ? "" : "es") -c \(threads)"
+                    report.drains.append(Drain(name: name, rate: rate, commandsPerTask: commands))
+                }
+            } else {
+                report.sidekiqMissing = "Sidekiq or Ruby is not on the PATH (apt-get install ruby-sidekiq)"
+            }
+        }
+        for slots in [concurrency, 8, 32] {
+            let (rate, commands) = try await drain(server) {
                 let (worker, running, app) = try celeriacWorker(server, concurrency: slots)
                 return {
                     worker.shutdown()
@@ -64,7 +84,7 @@ struct WorkerBenchmark {
                     await app.close()
                 }
             }
-            report.drains.append(Drain(name: "Celeriac -c \(slots)", rate: rate))
+            report.drains.append(Drain(name: "Celeriac -c \(slots)", rate: rate, commandsPerTask: commands))
         }
 
         // Round trips.
@@ -132,10 +152,12 @@ struct WorkerBenchmark {
     /// Queues the tasks, starts a worker, waits until every result is stored, stops it, and
     /// returns the rate from the first to the last result's `date_done` (which both Celery and
     /// Celeriac workers write as they finish a task): start-up is excluded, and the benchmark's own
-    /// polling (every 5 ms, to see the end) barely perturbs the workers it measures.
+    /// polling (every 5 ms, to see the end) barely perturbs the workers it measures. Also returns
+    /// Redis' commands per task from the worker's start to the last result (start-up included:
+    /// a few dozen commands).
     private func drain(
         _ server: RedisServerProcess, startWorker: () async throws -> @Sendable () async -> Void
-    ) async throws -> Double {
+    ) async throws -> (rate: Double, commandsPerTask: Double) {
         try await flush(server)
         let producer = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
         let messages = (0..<tasks).map { _ in producer.message("celeriac.examples.noop") }
@@ -143,6 +165,7 @@ struct WorkerBenchmark {
             try await producer.sendMany(Array(messages[start..<min(tasks, start + 1_000)]))
         }
         let backend = try await RedisConnection.connect(url: server.url(database: 1))
+        let before = try await RedisCommandCount.read(server)
         let stop = try await startWorker()
         let deadline = ContinuousClock.now + .seconds(600)
         var stored = 0
@@ -151,6 +174,7 @@ struct WorkerBenchmark {
             if stored >= tasks { break }
             try await Task.sleep(for: .milliseconds(5))
         }
+        let after = try await RedisCommandCount.read(server)
         await stop()
         await backend.close()
         guard stored >= tasks else { throw BenchmarkError("the worker did not drain the queue") }
@@ -166,6 +190,7 @@ struct WorkerBenchmark {
         guard let first = finished.min(), let last = finished.max(), last > first else {
             throw BenchmarkError("the results' date_done do not span any time")
         }
-        return Double(tasks - 1) / last.timeIntervalSince(first)
+        let commands = after.calls(since: before, excluding: ["dbsize", "info"])
+        return (Double(tasks - 1) / last.timeIntervalSince(first), Double(commands) / Double(tasks))
     }
 }

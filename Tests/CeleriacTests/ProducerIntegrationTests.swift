@@ -140,6 +140,13 @@ import Testing
             let redis = try await RedisConnection.connect(url: server.url(database: 1))
             let ttl = try #require(try await redis.timeToLive("celery-task-meta-task-1"))
             #expect(ttl > .seconds(86_000) && ttl <= .seconds(86_400))
+            // A batch (one SET ... GET per state) keeps the SUCCESS and stores the rest.
+            try await backend.store([
+                TaskResultMeta(taskID: "task-1", state: .retry, result: nil),
+                TaskResultMeta(taskID: "task-2", state: "PROGRESS", result: ["current": 2]),
+            ])
+            #expect(try await result.get(timeout: .seconds(1)) == 42)
+            #expect(try await app.asyncResult("task-2").info() == ["current": 2])
 
             try await result.forget()
             #expect(try await result.state() == .pending)

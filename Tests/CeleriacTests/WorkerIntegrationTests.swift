@@ -147,12 +147,40 @@ import Testing
             #expect(first.map(\.raw) == again.map(\.raw))
             #expect(try await redis.llen("celery") == 3)
             #expect(try await redis.llen("celeriac.dead") == 1)
-            #expect(try await redis.exists([consumer.fetchReplyKey(request.id)]) == 1)
-            // The next request takes new messages and drops the saved reply.
-            let next = try await consumer.fetch(from: ["celery"], limit: 2, request: RedisConsumer.FetchRequest(after: request))
+            #expect(try await redis.exists([consumer.fetchReplyKey(request.chainID)]) == 1)
+            // The next request of the chain takes new messages, its reply replacing the saved one.
+            let following = RedisConsumer.FetchRequest(after: request)
+            #expect(following.chainID == request.chainID && following.id != request.id)
+            let next = try await consumer.fetch(from: ["celery"], limit: 2, request: following)
             #expect(Set(next.compactMap(\.deliveryTag)).isDisjoint(with: first.compactMap(\.deliveryTag)))
-            #expect(try await redis.exists([consumer.fetchReplyKey(request.id)]) == 0)
             #expect(try await redis.hgetall("unacked").count == 4)
+            // One key per chain; the first request repeated now pops again (its reply was replaced).
+            #expect(try await redis.send("KEYS", "celeriac.fetch.*").array?.count == 1)
+            let repeated = try await consumer.fetch(from: ["celery"], limit: 3, request: request)
+            #expect(repeated.count == 1)
+            #expect(try await redis.llen("celery") == 0)
+        }
+    }
+
+    /// The fetch script writes a batch's bookkeeping with one ZADD and one HSET per 500 messages
+    /// (Lua's stack bounds one call's arguments): a batch of 1,200 records every message.
+    @Test func aLargeFetchRecordsEveryMessageInChunks() async throws {
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url())
+            defer { Task { await app.close() } }
+            try await app.sendMany((0..<1_200).map { app.message("t", args: [.integer($0)]) })
+            let redis = try await RedisConnection.connect(url: server.url())
+            _ = try await redis.send("CONFIG", "RESETSTAT")
+            let consumer = RedisConsumer(pool: app.broker.pool, nodeName: "test@host")
+            let fetched = try await consumer.fetch(from: ["celery"], limit: 5_000)
+            #expect(fetched.count == 1_200)
+            let tags = Set(fetched.compactMap(\.deliveryTag))
+            #expect(tags.count == 1_200)
+            #expect(Set(try await redis.hgetall("unacked").keys) == tags)
+            #expect(try await redis.zcard("unacked_index") == 1_200)
+            let stats = try await redis.send("INFO", "commandstats").string ?? ""
+            #expect(stats.contains("cmdstat_zadd:calls=3,"))
+            #expect(stats.contains("cmdstat_hset:calls=3,"))
         }
     }
 

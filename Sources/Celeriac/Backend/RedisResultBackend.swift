@@ -45,27 +45,45 @@ public final class RedisResultBackend: Sendable {
     // says (StoreMode: s store then publish, p publish first, o store only).
     // KEYS = meta keys; ARGV[1] = TTL in seconds, 0 for none; ARGV[i + 2] = the value for KEYS[i].
     // Returns per key 0 (kept: SUCCESS is stored), 1 (stored) or 2 (published, not stored yet).
-    // Many results per call: the call itself costs Redis about as much as storing one.
+    // Many results per call: the call itself costs Redis about as much as storing one. A store is
+    // one `SET ... GET` (the state it replaced comes back in the same command): a SUCCESS it
+    // replaced, which is rare (a redelivered task finishing again), is put back at once, inside
+    // the script, with its expiry restarted.
     private static let storeScript = RedisScript("""
         local ttl = tonumber(ARGV[1])
+        local function isSuccess(value)
+            if not value or not string.find(value, '"SUCCESS"', 1, true) then return false end
+            local ok, meta = pcall(cjson.decode, value)
+            return ok and type(meta) == 'table' and meta['status'] == 'SUCCESS'
+        end
+        -- SET with the TTL, and with GET when `get` (returns the value replaced, false for none).
+        local function set(key, value, get)
+            if ttl > 0 and get then return redis.call('SET', key, value, 'EX', ttl, 'GET') end
+            if ttl > 0 then return redis.call('SET', key, value, 'EX', ttl) end
+            if get then return redis.call('SET', key, value, 'GET') end
+            return redis.call('SET', key, value)
+        end
         local outcomes = {}
         for i, key in ipairs(KEYS) do
             local value, mode = ARGV[i + 2], string.sub(ARGV[2], i, i)
-            local current = redis.call('GET', key)
-            local ok, meta = false, nil
-            if current then ok, meta = pcall(cjson.decode, current) end
-            if ok and type(meta) == 'table' and meta['status'] == 'SUCCESS' then
-                outcomes[i] = 0
-            elseif mode == 'p' and redis.call('PUBLISH', key, value) > 0 then
-                outcomes[i] = 2
-            else
-                if ttl > 0 then
-                    redis.call('SETEX', key, ttl, value)
+            if mode == 'p' then
+                if isSuccess(redis.call('GET', key)) then
+                    outcomes[i] = 0
+                elseif redis.call('PUBLISH', key, value) > 0 then
+                    outcomes[i] = 2
                 else
-                    redis.call('SET', key, value)
+                    set(key, value, false)
+                    outcomes[i] = 1
                 end
-                if mode == 's' then redis.call('PUBLISH', key, value) end
-                outcomes[i] = 1
+            else
+                local previous = set(key, value, true)
+                if isSuccess(previous) then
+                    set(key, previous, false)
+                    outcomes[i] = 0
+                else
+                    if mode == 's' then redis.call('PUBLISH', key, value) end
+                    outcomes[i] = 1
+                end
             end
         end
         return outcomes

@@ -3,10 +3,11 @@ import RESP
 /// The Lua scripts of ``RedisConsumer``. Each one is a single atomic step, so that no message is
 /// ever both in a queue and in a consumer's bookkeeping, or in neither.
 enum ConsumerScripts {
-    /// `record(raw, queue)`: the kombu bookkeeping of one fetched message (`ZADD unacked_index`,
-    /// `HSET unacked`); a message without a readable delivery tag goes to the dead-letter list
-    /// instead. KEYS[1] unacked, KEYS[2] unacked_index, KEYS[3] dead letter; ARGV[1] now (epoch s).
-    /// Returns `{1, raw, tag}` or `{0, raw, reason}`.
+    /// `record(raw, queue)`: the kombu bookkeeping of one fetched message (its `unacked_index`
+    /// score and `unacked` entry, written for the whole batch by `flushRecords()`, one `ZADD` and
+    /// one `HSET` with many pairs, as if written one by one); a message without a readable
+    /// delivery tag goes to the dead-letter list instead. KEYS[1] unacked, KEYS[2] unacked_index,
+    /// KEYS[3] dead letter; ARGV[1] now (epoch s). Returns `{1, raw, tag}` or `{0, raw, reason}`.
     ///
     /// The tag, exchange and routing key are found by `unique`, a plain search, when each key
     /// occurs exactly once in the envelope with a plain string value (`cjson.decode` of a whole
@@ -26,6 +27,16 @@ enum ConsumerScripts {
             local _, _, value = string.find(raw, '^%s*:%s*"([^"\\\\]*)"', at + #quoted)
             return value
         end
+        local scores, entries = {}, {}
+        local function flushRecords()
+            -- unpack is bounded by Lua's C stack (8,000 slots): 1,000 values per call.
+            for first = 1, #scores, 1000 do
+                local last = math.min(first + 999, #scores)
+                redis.call('ZADD', KEYS[2], unpack(scores, first, last))
+                redis.call('HSET', KEYS[1], unpack(entries, first, last))
+            end
+            scores, entries = {}, {}
+        end
         local function record(raw, queue)
             local ok, tag = true, unique(raw, 'delivery_tag')
             local exchange, routingKey = unique(raw, 'exchange'), unique(raw, 'routing_key')
@@ -44,9 +55,10 @@ enum ConsumerScripts {
                 end
             end
             if tag then
-                redis.call('ZADD', KEYS[2], ARGV[1], tag)
-                redis.call('HSET', KEYS[1], tag,
-                    '[' .. raw .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(routingKey) .. ']')
+                scores[#scores + 1] = ARGV[1]
+                scores[#scores + 1] = tag
+                entries[#entries + 1] = tag
+                entries[#entries + 1] = '[' .. raw .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(routingKey) .. ']'
                 return {1, raw, tag}
             end
             local reason = 'the message has no properties.delivery_tag'
@@ -58,30 +70,31 @@ enum ConsumerScripts {
 
         """
 
-    /// Pops up to ARGV[3] messages from the lists KEYS[6...] in order and records each (see
-    /// `recordFunction`). ARGV[2] worker name; ARGV[6...] the queue name of each list.
+    /// Pops up to ARGV[3] messages from the lists KEYS[5...] in order and records each (see
+    /// `recordFunction`). ARGV[2] worker name; ARGV[7...] the queue name of each list.
     ///
     /// Sizes are checked here, before a byte leaves Redis: a message longer than ARGV[4] bytes
     /// (when not empty) goes to the dead-letter list whole, and its reply entry is
     /// `{listIndex, 0, '', reason, taskID, taskName}` (id and name found by `unique` in the
     /// envelope's plain headers, `''` when not found), so a fetch reply stays within the fetch
-    /// connection's reply limit. Popping stops once the recorded messages hold ARGV[5] bytes (when
+    /// connection's reply limit. Popping stops once the recorded messages hold ARGV[6] bytes (when
     /// not empty; at least one message is always taken): the rest of a popped batch goes back to
     /// the end it came from, in order.
     ///
-    /// Idempotent per request: a summary of the reply is also saved under KEYS[4] (this request's
-    /// key), and a request repeated with the same key gets the same reply instead of popping
-    /// again. So a reply lost with the connection (Redis restarting after running the script) is
-    /// fetched again, not left in `unacked` until the visibility timeout. The summary holds each
-    /// recorded message's tag and length (its envelope is cut back out of its `unacked` entry,
-    /// `[raw, exchange, routing key]`; one gone meanwhile, restored by a sweep, is left out), and
-    /// dead-lettered messages whole. KEYS[5], the previous request's key, is deleted. Returns
-    /// `{{listIndex, recorded, raw, tagOrReason}...}` (listIndex counts from 1).
+    /// Idempotent per request: a summary of the reply is also saved under KEYS[4] (the key of the
+    /// fetch loop's chain of requests, replacing the previous request's), after ARGV[5]'s request
+    /// id and a newline, and a request repeated with the same id gets the same reply instead of
+    /// popping again. So a reply lost with the connection (Redis restarting after running the
+    /// script) is fetched again, not left in `unacked` until the visibility timeout. The summary
+    /// holds each recorded message's tag and length (its envelope is cut back out of its `unacked`
+    /// entry, `[raw, exchange, routing key]`; one gone meanwhile, restored by a sweep, is left
+    /// out), and dead-lettered messages whole. Returns `{{listIndex, recorded, raw, tagOrReason}...}`
+    /// (listIndex counts from 1).
     static let fetch = RedisScript(recordFunction + """
-        local saved = redis.call('GET', KEYS[4])
-        if saved then
+        local saved, request = redis.call('GET', KEYS[4]), ARGV[5] .. '\\n'
+        if saved and string.sub(saved, 1, #request) == request then
             local out = {}
-            for _, entry in ipairs(cjson.decode(saved)) do
+            for _, entry in ipairs(cjson.decode(string.sub(saved, #request + 1))) do
                 if entry[2] == 1 then
                     local value = redis.call('HGET', KEYS[1], entry[3])
                     if value then out[#out + 1] = {entry[1], 1, string.sub(value, 2, entry[4] + 1), entry[3]} end
@@ -91,10 +104,9 @@ enum ConsumerScripts {
             end
             return out
         end
-        redis.call('DEL', KEYS[5])
-        local limit, maxSize, budget = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+        local limit, maxSize, budget = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
         local out, summary, bytes = {}, {}, 0
-        for i = 6, #KEYS do
+        for i = 5, #KEYS do
             if #out >= limit or (budget and bytes >= budget) then break end
             local popped = redis.call('RPOP', KEYS[i], limit - #out)
             if popped then
@@ -106,15 +118,15 @@ enum ConsumerScripts {
                     if maxSize and #raw > maxSize then
                         local reason = 'the message is ' .. #raw .. ' bytes, more than the maximum of ' .. maxSize
                         local id, task = unique(raw, 'correlation_id') or '', unique(raw, 'task') or ''
-                        redis.call('LPUSH', KEYS[3], cjson.encode({reason = reason, queue = ARGV[i], message = raw,
+                        redis.call('LPUSH', KEYS[3], cjson.encode({reason = reason, queue = ARGV[i + 2], message = raw,
                             time = tonumber(ARGV[1]), worker = ARGV[2], task_id = id, task = task}))
-                        out[#out + 1] = {i - 5, 0, '', reason, id, task}
+                        out[#out + 1] = {i - 4, 0, '', reason, id, task}
                         summary[#summary + 1] = out[#out]
                     else
-                        local result = record(raw, ARGV[i])
-                        out[#out + 1] = {i - 5, result[1], result[2], result[3]}
+                        local result = record(raw, ARGV[i + 2])
+                        out[#out + 1] = {i - 4, result[1], result[2], result[3]}
                         if result[1] == 1 then
-                            summary[#summary + 1] = {i - 5, 1, result[3], #raw}
+                            summary[#summary + 1] = {i - 4, 1, result[3], #raw}
                             bytes = bytes + #raw
                         else
                             summary[#summary + 1] = out[#out]
@@ -123,7 +135,8 @@ enum ConsumerScripts {
                 end
             end
         end
-        if #out > 0 then redis.call('SET', KEYS[4], cjson.encode(summary), 'PX', 600000) end
+        flushRecords()
+        if #out > 0 then redis.call('SET', KEYS[4], request .. cjson.encode(summary), 'PX', 600000) end
         return out
         """)
 
@@ -131,6 +144,7 @@ enum ConsumerScripts {
     /// Returns `{recorded, '', tagOrReason}`: the caller has the message, so it is not sent back.
     static let adopt = RedisScript(recordFunction + """
         local result = record(ARGV[3], ARGV[4])
+        flushRecords()
         return {result[1], '', result[3]}
         """)
 

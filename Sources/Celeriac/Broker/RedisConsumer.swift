@@ -65,18 +65,19 @@ public final class RedisConsumer: Sendable {
     public struct FetchRequest: Sendable, Hashable {
         /// This request's id.
         public var id: String
-        /// The id of the request before it, whose saved reply is no longer needed.
-        public var previousID: String?
+        /// The id of the chain of requests (a fetch loop's) this one belongs to: one key per chain
+        /// holds the last request's saved reply, which the next request's replaces.
+        public var chainID: String
 
-        /// A new request following `previous`.
+        /// A new request following `previous` (in its chain), or the first of a new chain.
         public init(after previous: FetchRequest? = nil) {
             self.id = CeleryID.random()
-            self.previousID = previous?.id
+            self.chainID = previous?.chainID ?? CeleryID.random()
         }
     }
 
-    /// The key under which the reply of a fetch request is saved until the next request.
-    public func fetchReplyKey(_ id: String) -> String { "celeriac.fetch." + id }
+    /// The key under which the reply of a chain's last fetch request is saved until the next one.
+    public func fetchReplyKey(_ chainID: String) -> String { "celeriac.fetch." + chainID }
 
     /// Pops up to `limit` messages from `queues` (in fetch order) and records them as unacked, in
     /// one atomic step. Unreadable envelopes go to the dead-letter list in the same step, and so do
@@ -95,11 +96,10 @@ public final class RedisConsumer: Sendable {
     ) async throws -> [Fetched] {
         guard limit > 0, !queues.isEmpty else { return [] }
         let order = Self.fetchOrder(queues)
-        let previous = request.previousID.map(fetchReplyKey) ?? fetchReplyKey("none")
         let scriptKeys: [any RESPArgument] =
-            [keys.unacked, keys.unackedIndex, keys.deadLetter, fetchReplyKey(request.id), previous] + order.map(\.key)
+            [keys.unacked, keys.unackedIndex, keys.deadLetter, fetchReplyKey(request.chainID)] + order.map(\.key)
         let arguments: [any RESPArgument] =
-            [Self.epoch(now), nodeName, limit, maximumSize.map { String(max(0, $0)) } ?? "",
+            [Self.epoch(now), nodeName, limit, maximumSize.map { String(max(0, $0)) } ?? "", request.id,
              byteBudget.map { String(max(1, $0)) } ?? ""] + order.map(\.queue)
         let sender: any RedisCommandSender = connection ?? pool
         let reply = try await sender.evalScript(ConsumerScripts.fetch, keys: scriptKeys, arguments: arguments)
@@ -159,15 +159,19 @@ public final class RedisConsumer: Sendable {
             : Fetched(raw: raw, queue: queue, deliveryTag: nil, deadLetterReason: note)
     }
 
-    /// Acknowledges messages: removes their unacked entries (one MULTI for all of them).
+    /// Acknowledges messages: removes their unacked entries, `HDEL` then `ZREM` for all of them
+    /// in one pipeline. No MULTI is needed: cut off between the two, the index keeps tags whose
+    /// entries are gone, and a sweep (Celeriac's or kombu's) drops such a tag without restoring
+    /// anything; the other order could leave entries no sweep ever finds.
     /// - Throws: ``RedisClientError``, ``RedisServerError``.
     public func ack(_ deliveryTags: [String]) async throws {
         guard !deliveryTags.isEmpty else { return }
         let tags = deliveryTags.map { $0 as any RESPArgument }
-        _ = try await pool.transaction([
-            RESPCommand("ZREM", arguments: [keys.unackedIndex] + tags),
+        let replies = try await pool.pipeline([
             RESPCommand("HDEL", arguments: [keys.unacked] + tags),
+            RESPCommand("ZREM", arguments: [keys.unackedIndex] + tags),
         ])
+        if let error = replies.lazy.compactMap(\.serverError).first { throw error }
     }
 
     /// Raises the fetch-time score of messages this consumer still holds to `now`, so that no
