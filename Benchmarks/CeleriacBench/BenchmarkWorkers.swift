@@ -34,7 +34,7 @@ enum BenchmarkWorkers {
     ) throws -> (worker: Worker, running: Task<Void, any Error>, app: CeleriacApp) {
         let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
         let registry = TaskRegistry()
-        ExampleTasks.register(in: registry)
+        try ExampleTasks.register(in: registry)
         var configuration = WorkerConfiguration(concurrency: concurrency)
         configuration.publishLead = publishLead
         let worker = Worker(app: app, registry: registry, configuration: configuration, logger: WorkerLogger(level: .warning))

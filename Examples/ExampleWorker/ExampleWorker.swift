@@ -21,8 +21,8 @@ struct StorageUnreachable: Error {}
 struct ExampleWorker {
     static func main() async {
         let status = await WorkerCommand.run(program: "example-worker") { registry in
-            ExampleTasks.register(in: registry)  // optional: celeriac.examples.*
-            registry.register(
+            try ExampleTasks.register(in: registry)  // optional: celeriac.examples.*
+            try registry.register(
                 ResizeImage.self,
                 settings: TaskSettings(
                     acksLate: true, trackStarted: true, maxRetries: 5,
@@ -37,7 +37,7 @@ struct ExampleWorker {
                 if context.retries < 1 { throw context.retry(countdown: .milliseconds(100)) }  // Celery's self.retry
                 return "\(arguments.path)@\(arguments.width)w (after \(context.retries) retry)"
             }
-            registry.register("reports.build") { args, kwargs, context in  // a JSON-level task
+            try registry.register("reports.build") { args, kwargs, context in  // a JSON-level task
                 ["id": .string(context.id), "args": .array(args), "kwargs": .object(kwargs)]
             }
         }

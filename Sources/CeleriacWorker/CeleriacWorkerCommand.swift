@@ -6,8 +6,8 @@ import Foundation
 struct CeleriacWorkerCommand {
     static func main() async {
         let status = await WorkerCommand.run(program: "celeriac-worker") { registry in
-            ExampleTasks.register(in: registry)
-            JobTasks.register(in: registry)
+            try ExampleTasks.register(in: registry)
+            try JobTasks.register(in: registry)
         }
         exit(status)
     }

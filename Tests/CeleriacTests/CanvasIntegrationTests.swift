@@ -295,17 +295,17 @@ func withWorkers(concurrency: Int = 4, acksLate: Bool = false, _ body: (CanvasCl
         for index in 0..<2 {
             let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
             let registry = TaskRegistry()
-            ExampleTasks.register(in: registry)
-            registry.register("canvas.counted_sum") { args, kwargs, _ in
+            try ExampleTasks.register(in: registry)
+            try registry.register("canvas.counted_sum") { args, kwargs, _ in
                 counters.increment(kwargs["tag"]?.stringValue ?? "?")
                 let numbers = args.first?.arrayValue ?? []
                 return .integer(numbers.compactMap(\.intValue).reduce(0, +))
             }
-            registry.register("canvas.record_errback") { _, _, _ in
+            try registry.register("canvas.record_errback") { _, _, _ in
                 counters.increment("errback")
                 return .null
             }
-            registry.register("canvas.gate") { _, _, _ in
+            try registry.register("canvas.gate") { _, _, _ in
                 for _ in 0..<600 where !gateOpen.isOpen {
                     try await Task.sleep(for: .milliseconds(50))
                 }

@@ -153,6 +153,42 @@ import Testing
         }
     }
 
+    /// Typed handles read as untyped ones do; state and info come in one read; groups and chords
+    /// decode their results.
+    @Test func typedResultsAndOneReadOfStateAndInfo() async throws {
+        try await withRedisServer { server in
+            let app = try CeleriacApp(brokerURL: server.url())
+            defer { Task { await app.close() } }
+            let backend = app.backend
+            let typed = TypedAsyncResult<Int>(untyped: app.asyncResult("t-1"))
+            #expect(try await typed.meta().state == .pending)
+            #expect(try await typed.meta().result == .null)
+            #expect(try await !typed.ready())
+            try await backend.store(TaskResultMeta(taskID: "t-1", state: "PROGRESS", result: ["current": 1]))
+            let progress = try await typed.meta()
+            #expect(progress.state == "PROGRESS" && progress.result == ["current": 1])
+            #expect(try await typed.info() == ["current": 1])
+            try await backend.store(TaskResultMeta(taskID: "t-1", state: .success, result: 7, dateDone: Date()))
+            #expect(try await typed.ready())
+            #expect(try await typed.successful())
+            #expect(try await typed.get(timeout: .seconds(1)) == 7)
+            #expect(try await typed.meta().dateDone != nil)
+            try await typed.forget()
+            #expect(try await typed.state() == .pending)
+
+            for (id, value) in [("g-1", 1), ("g-2", 2), ("body", 3)] {
+                try await backend.store(TaskResultMeta(taskID: id, state: .success, result: .integer(value), dateDone: Date()))
+            }
+            let group = GroupResult(id: "g", results: [app.asyncResult("g-1"), app.asyncResult("g-2")], backend: backend)
+            #expect(try await group.get(as: Int.self, timeout: .seconds(1)) == [1, 2])
+            let chord = ChordResult(body: app.asyncResult("body"), header: group)
+            #expect(try await chord.get(as: Int.self, timeout: .seconds(1)) == 3)
+            #expect(try await CanvasResult.group(group).get(as: [Int].self, timeout: .seconds(1)) == [1, 2])
+            let error = await #expect(throws: CeleriacError.self) { _ = try await chord.get(as: String.self) }
+            #expect(error?.code == .encoding)
+        }
+    }
+
     @Test func failuresAndRevocationsAreTypedErrors() async throws {
         try await withRedisServer { server in
             let app = try CeleriacApp(brokerURL: server.url())

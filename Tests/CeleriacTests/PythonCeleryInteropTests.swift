@@ -203,7 +203,7 @@ struct PythonProducerInteropTests {
             #expect(reply["python@mingle"]?["ok"]?.stringValue?.contains(id) == true, "\(reply)")
 
             let registry = TaskRegistry()
-            ExampleTasks.register(in: registry)
+            try ExampleTasks.register(in: registry)
             let logs = LogCollector()
             let worker = Worker(
                 app: app, registry: registry, configuration: WorkerConfiguration(concurrency: 1, hostname: "swift@mingle"),
@@ -306,7 +306,7 @@ struct PythonProducerInteropTests {
     @Test func pythonInspectSeesTwoCeleriacWorkers() async throws {
         try await withWorker(WorkerConfiguration(queues: ["celery", "extra"], concurrency: 1, prefetch: 2, hostname: "one@inspect")) { harness in
             let registry = TaskRegistry()
-            ExampleTasks.register(in: registry)
+            try ExampleTasks.register(in: registry)
             let second = Worker(
                 app: harness.app, registry: registry,
                 configuration: WorkerConfiguration(concurrency: 1, prefetch: 2, hostname: "two@inspect"),

@@ -14,7 +14,7 @@ import Testing
         var configuration = WorkerConfiguration(concurrency: 2)
         configuration.publishLead = .seconds(3)
         try await withWorker(configuration, register: { registry in
-            registry.register("test.late_add", settings: TaskSettings(acksLate: true)) { args, _, _ in
+            try registry.register("test.late_add", settings: TaskSettings(acksLate: true)) { args, _, _ in
                 .integer(args.compactMap(\.intValue).reduce(0, +))
             }
         }) { harness in

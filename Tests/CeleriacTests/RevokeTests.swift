@@ -6,8 +6,8 @@ import Testing
 
 /// Revoke: before start, across worker restarts, terminate, and the CLI.
 @Suite struct RevokeTests {
-    static func countingTask(_ registry: TaskRegistry) {
-        registry.register("test.count") { args, _, _ in
+    static func countingTask(_ registry: TaskRegistry) throws {
+        try registry.register("test.count") { args, _, _ in
             WorkerHarness.counters.increment(args.first?.stringValue ?? "")
             return .null
         }
@@ -43,7 +43,7 @@ import Testing
             for _ in 0..<2 {
                 let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
                 let registry = TaskRegistry()
-                Self.countingTask(registry)
+                try Self.countingTask(registry)
                 let logs = LogCollector()
                 let worker = Worker(app: app, registry: registry, configuration: WorkerConfiguration(concurrency: 1), logger: logs.logger)
                 let running = Task { try await worker.run() }

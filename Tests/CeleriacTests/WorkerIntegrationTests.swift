@@ -188,7 +188,7 @@ import Testing
         try await withRedisServer { server in
             let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
             let registry = TaskRegistry()
-            ExampleTasks.register(in: registry)
+            try ExampleTasks.register(in: registry)
             let logs = LogCollector()
             let worker = Worker(
                 app: app, registry: registry, configuration: WorkerConfiguration(concurrency: 1, prefetch: 4),
@@ -278,7 +278,7 @@ import Testing
             concurrency: 2, visibilityTimeout: .seconds(1), restoreInterval: .milliseconds(200),
             scheduleThreshold: .milliseconds(100))
         try await withWorker(configuration, register: { registry in
-            registry.register("test.count") { args, _, _ in
+            try registry.register("test.count") { args, _, _ in
                 WorkerHarness.counters.increment(args.first?.stringValue ?? "")
                 return .null
             }

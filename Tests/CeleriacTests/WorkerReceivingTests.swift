@@ -10,10 +10,10 @@ import Testing
     @Test func onlyMessagesAckedTheMomentTheyStartSkipTheRecord() throws {
         let app = try CeleriacApp(brokerURL: "redis://127.0.0.1:1/0")
         let registry = TaskRegistry()
-        registry.register("plain") { _, _, _ in .null }
-        registry.register("late", settings: TaskSettings(acksLate: true)) { _, _, _ in .null }
-        registry.register("limited", settings: TaskSettings(rateLimit: try RateLimit(parsing: "10/s"))) { _, _, _ in .null }
-        registry.register("early", settings: TaskSettings(acksLate: false)) { _, _, _ in .null }
+        try registry.register("plain") { _, _, _ in .null }
+        try registry.register("late", settings: TaskSettings(acksLate: true)) { _, _, _ in .null }
+        try registry.register("limited", settings: TaskSettings(rateLimit: try RateLimit(parsing: "10/s"))) { _, _, _ in .null }
+        try registry.register("early", settings: TaskSettings(acksLate: false)) { _, _, _ in .null }
         let worker = Worker(app: app, registry: registry, configuration: WorkerConfiguration(concurrency: 1))
         let lateWorker = Worker(app: app, registry: registry, configuration: WorkerConfiguration(concurrency: 1, acksLate: true))
         let now = Date()
@@ -39,8 +39,8 @@ import Testing
     /// Redis' keyspace notifications show every write to `unacked`: an early-ack task that BRPOP
     /// hands to an idle runner causes none, an acks-late one is recorded (and acked) as kombu does.
     @Test func anIdleWorkerRunsEarlyAckTasksWithoutRecordingThem() async throws {
-        let register: (TaskRegistry) -> Void = { registry in
-            registry.register("late.noop", settings: TaskSettings(acksLate: true)) { _, _, _ in .null }
+        let register: (TaskRegistry) throws -> Void = { registry in
+            try registry.register("late.noop", settings: TaskSettings(acksLate: true)) { _, _, _ in .null }
         }
         // No mingle: its control client's BRPOP would look like the fetch loop's.
         try await withWorker(WorkerConfiguration(concurrency: 2, mingle: false), register: register) { harness in

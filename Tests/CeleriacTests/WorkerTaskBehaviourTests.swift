@@ -10,13 +10,13 @@ import Testing
 
     @Test func retriesKeepTheIdAndStoreRetryStates() async throws {
         try await withWorker(register: { registry in
-            registry.register("test.retry_twice") { args, _, context in
+            try registry.register("test.retry_twice") { args, _, context in
                 guard context.retries >= 2 else {
                     throw context.retry(countdown: .milliseconds(100), error: TaskFailure(type: "RuntimeError", message: "attempt \(context.retries)"))
                 }
                 return .integer(context.retries)
             }
-            registry.register("test.always_retry", settings: TaskSettings(maxRetries: 1)) { _, _, context in
+            try registry.register("test.always_retry", settings: TaskSettings(maxRetries: 1)) { _, _, context in
                 throw context.retry(countdown: .milliseconds(50), error: TaskFailure(type: "RuntimeError", message: "again"))
             }
         }) { harness in
@@ -47,7 +47,7 @@ import Testing
     @Test func autoretryBacksOffAndGivesUpAfterMaxRetries() async throws {
         let policy = AutoRetryPolicy(for: [Flaky.self], backoff: .milliseconds(20), backoffMax: .milliseconds(100))
         try await withWorker(register: { registry in
-            registry.register("test.flaky", settings: TaskSettings(maxRetries: 2, autoretry: policy)) { args, _, context in
+            try registry.register("test.flaky", settings: TaskSettings(maxRetries: 2, autoretry: policy)) { args, _, context in
                 WorkerHarness.counters.increment(args.first?.stringValue ?? "")
                 throw Flaky()
             }
@@ -68,7 +68,7 @@ import Testing
 
     @Test func softAndHardTimeLimits() async throws {
         try await withWorker(register: { registry in
-            registry.register("test.stubborn", settings: TaskSettings(timeLimit: .milliseconds(300))) { _, _, _ in
+            try registry.register("test.stubborn", settings: TaskSettings(timeLimit: .milliseconds(300))) { _, _, _ in
                 // Ignores cancellation entirely.
                 let until = Date().addingTimeInterval(2)
                 while Date() < until { usleep(10_000) }
@@ -101,7 +101,7 @@ import Testing
 
         let settings = TaskSettings(rateLimit: try RateLimit(parsing: "10/s"))
         try await withWorker(register: { registry in
-            registry.register("test.limited", settings: settings) { _, _, _ in .double(Date().timeIntervalSince1970) }
+            try registry.register("test.limited", settings: settings) { _, _, _ in .double(Date().timeIntervalSince1970) }
         }) { harness in
             let results = try await harness.app.sendMany((0..<5).map { _ in harness.app.message("test.limited") })
             var starts: [Double] = []
@@ -114,11 +114,11 @@ import Testing
 
     @Test func ignoreResultAndTrackStarted() async throws {
         try await withWorker(register: { registry in
-            registry.register("test.quiet", settings: TaskSettings(ignoreResult: true)) { _, _, context in
+            try registry.register("test.quiet", settings: TaskSettings(ignoreResult: true)) { _, _, context in
                 try await context.updateState("PROGRESS", meta: ["x": 1])
                 return 1
             }
-            registry.register("test.tracked", settings: TaskSettings(trackStarted: true)) { _, _, _ in
+            try registry.register("test.tracked", settings: TaskSettings(trackStarted: true)) { _, _, _ in
                 try await Task.sleep(for: .seconds(2))
                 return 2
             }
@@ -164,7 +164,7 @@ import Testing
     @Test func blockingTasksDoNotStopTheWorkersOwnWork() async throws {
         // Two slots, both blocked in a synchronous call: fetching and result writing go on.
         try await withWorker(WorkerConfiguration(concurrency: 2, prefetch: 8), register: { registry in
-            registry.register("test.block") { _, _, _ in
+            try registry.register("test.block") { _, _, _ in
                 usleep(3_000_000)
                 return "unblocked"
             }

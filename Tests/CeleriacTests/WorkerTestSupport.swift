@@ -41,14 +41,14 @@ final class Counters: Sendable {
 func withWorker(
     _ configuration: WorkerConfiguration = WorkerConfiguration(concurrency: 4),
     serverArguments: [String] = [],
-    register: (TaskRegistry) -> Void = { _ in },
+    register: (TaskRegistry) throws -> Void = { _ in },
     _ body: (WorkerHarness) async throws -> Void
 ) async throws {
     try await withRedisServer(extraArguments: serverArguments) { server in
         let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
         let registry = TaskRegistry()
-        ExampleTasks.register(in: registry)
-        register(registry)
+        try ExampleTasks.register(in: registry)
+        try register(registry)
         let logs = LogCollector()
         let worker = Worker(app: app, registry: registry, configuration: configuration, logger: logs.logger)
         let running = Task { try await worker.run() }

@@ -258,10 +258,3 @@ extension Signature {
     }
 }
 
-extension CanvasResult {
-    /// Waits for the outcome and decodes it as `Value` (a group's results as an array).
-    /// - Throws: as ``get(timeout:)``, and ``CeleriacError`` `encoding` when it does not decode.
-    public func get<Value: Decodable>(as type: Value.Type, timeout: Duration? = nil) async throws -> Value {
-        try await get(timeout: timeout).decode(as: Value.self)
-    }
-}

@@ -8,7 +8,7 @@ import RESP
 /// @main struct MyWorker {
 ///     static func main() async {
 ///         let status = await WorkerCommand.run(program: "my-worker") { registry in
-///             registry.register(ResizeImage.self) { arguments, context in try await resize(arguments) }
+///             try registry.register(ResizeImage.self) { arguments, context in try await resize(arguments) }
 ///         }
 ///         exit(status)
 ///     }
@@ -17,11 +17,11 @@ import RESP
 public enum WorkerCommand {
     /// Parses the command line (``WorkerArguments`` + `--broker`/`--backend`), registers the
     /// tasks, runs a ``Worker`` until SIGTERM/SIGINT (the first warm, the second cold), and returns
-    /// the exit status: 0 after a clean shutdown, 1 when Redis cannot be reached at start, 2 for a
-    /// usage error. (`--help` and `--version` print and exit 0 at once.)
+    /// the exit status: 0 after a clean shutdown, 1 when Redis cannot be reached at start or
+    /// `register` throws (a name registered twice), 2 for a usage error. (`--help` and `--version` print and exit 0 at once.)
     public static func run(
         program: String, arguments: [String] = Array(CommandLine.arguments.dropFirst()),
-        register: @Sendable (TaskRegistry) -> Void
+        register: @Sendable (TaskRegistry) throws -> Void
     ) async -> Int32 {
         let commandLine = CommandLineTool.parseOrExit(
             arguments, program: program, usage: "\(program) [options]",
@@ -53,7 +53,13 @@ public enum WorkerCommand {
             return ExitStatus.failure
         }
         let registry = TaskRegistry()
-        register(registry)
+        do {
+            try register(registry)
+        } catch {
+            StandardStreams.printError("\(error)", program: program)
+            await app.close()
+            return ExitStatus.failure
+        }
         let worker = Worker(
             app: app, registry: registry, configuration: workerArguments.configuration,
             logger: WorkerLogger(level: workerArguments.logLevel))

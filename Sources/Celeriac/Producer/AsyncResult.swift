@@ -17,6 +17,14 @@ public struct AsyncResult: Sendable {
         try await backend.meta(for: id)?.state ?? .pending
     }
 
+    /// State, info, traceback and `date_done` in one read, so that they agree (``state()`` then
+    /// ``info()`` are two reads, between which a task may move on, e.g. from STARTED to PROGRESS).
+    /// A PENDING meta with a `null` result when nothing is stored.
+    /// - Throws: ``RedisClientError``, ``CeleryProtocolError``.
+    public func meta() async throws -> TaskResultMeta {
+        try await backend.meta(for: id) ?? TaskResultMeta(taskID: id, state: .pending, result: .null)
+    }
+
     /// The stored value as Celery's `AsyncResult.info`: the result (SUCCESS), the meta of a custom
     /// state such as PROGRESS, the exception's stored form (FAILURE), or `null` (PENDING).
     /// - Throws: ``RedisClientError``, ``CeleryProtocolError``.
@@ -47,6 +55,13 @@ public struct AsyncResult: Sendable {
         return meta.result
     }
 
+    /// Waits for the task to finish and decodes its result as `type`.
+    /// - Throws: as ``get(timeout:)``, and ``CeleriacError`` with code `encoding` when the result
+    ///   does not decode as `type`.
+    public func get<Value: Decodable>(as type: Value.Type, timeout: Duration? = nil) async throws -> Value {
+        try await get(timeout: timeout).decode(as: type)
+    }
+
     /// Deletes the stored result; the task then reads as PENDING.
     /// - Throws: ``RedisClientError``.
     public func forget() async throws {
@@ -58,6 +73,11 @@ public struct AsyncResult: Sendable {
 public struct TypedAsyncResult<Result: Decodable & Sendable>: Sendable {
     /// The untyped handle.
     public let untyped: AsyncResult
+
+    /// A typed handle on `untyped` (e.g. one made from a stored task id with ``CeleriacApp/asyncResult(_:)``).
+    public init(untyped: AsyncResult) {
+        self.untyped = untyped
+    }
 
     /// The task id.
     public var id: String { untyped.id }
@@ -72,4 +92,25 @@ public struct TypedAsyncResult<Result: Decodable & Sendable>: Sendable {
     /// The current state.
     /// - Throws: as ``AsyncResult/state()``.
     public func state() async throws -> TaskState { try await untyped.state() }
+
+    /// The stored value as Celery's `info`: the meta of a custom state such as PROGRESS, the
+    /// result once SUCCESS (as JSON: decode it, or use ``get(timeout:)``), `null` while PENDING.
+    /// - Throws: as ``AsyncResult/info()``.
+    public func info() async throws -> JSONValue { try await untyped.info() }
+
+    /// State, info and the rest in one read (see ``AsyncResult/meta()``).
+    /// - Throws: as ``AsyncResult/meta()``.
+    public func meta() async throws -> TaskResultMeta { try await untyped.meta() }
+
+    /// Whether the task finished (SUCCESS, FAILURE or REVOKED).
+    /// - Throws: as ``AsyncResult/ready()``.
+    public func ready() async throws -> Bool { try await untyped.ready() }
+
+    /// Whether the task finished with SUCCESS.
+    /// - Throws: as ``AsyncResult/successful()``.
+    public func successful() async throws -> Bool { try await untyped.successful() }
+
+    /// Deletes the stored result; the task then reads as PENDING.
+    /// - Throws: as ``AsyncResult/forget()``.
+    public func forget() async throws { try await untyped.forget() }
 }

@@ -42,6 +42,14 @@ public enum CanvasResult: Sendable {
         }
     }
 
+    /// Waits for the outcome, as ``get(timeout:)``, and decodes it as `type` (for a group, an
+    /// array type such as `[Int].self`).
+    /// - Throws: as ``get(timeout:)``, and ``CeleriacError`` with code `encoding` when the outcome
+    ///   does not decode as `type`.
+    public func get<Value: Decodable>(as type: Value.Type, timeout: Duration? = nil) async throws -> Value {
+        try await get(timeout: timeout).decode(as: type)
+    }
+
     init(_ node: CanvasPlan.Node, backend: RedisResultBackend) {
         switch node {
         case .task(let id):

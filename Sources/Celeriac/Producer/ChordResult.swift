@@ -5,10 +5,22 @@ public struct ChordResult: Sendable {
     /// The header tasks' results.
     public let header: GroupResult
 
+    /// A chord's outcome from its body's and header's handles (e.g. rebuilt from stored ids).
+    public init(body: AsyncResult, header: GroupResult) {
+        self.body = body
+        self.header = header
+    }
+
     /// Waits for the body's result. A failed header task fails the body with `ChordError`.
     /// - Throws: as ``AsyncResult/get(timeout:)``.
     public func get(timeout: Duration? = nil) async throws -> JSONValue {
         try await body.get(timeout: timeout)
+    }
+
+    /// Waits for the body's result and decodes it as `type`.
+    /// - Throws: as ``AsyncResult/get(as:timeout:)``.
+    public func get<Value: Decodable>(as type: Value.Type, timeout: Duration? = nil) async throws -> Value {
+        try await body.get(as: type, timeout: timeout)
     }
 
     /// How far the header is: results recorded by the chord counter while it runs; once the body

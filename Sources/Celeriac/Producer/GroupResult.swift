@@ -82,6 +82,13 @@ public struct GroupResult: Sendable {
         return values
     }
 
+    /// Waits for every member and decodes each result as `type`, in group order.
+    /// - Throws: as ``get(timeout:)``, and ``CeleriacError`` with code `encoding` for a result
+    ///   that does not decode as `type`.
+    public func get<Value: Decodable>(as type: Value.Type, timeout: Duration? = nil) async throws -> [Value] {
+        try await get(timeout: timeout).map { try $0.decode(as: type) }
+    }
+
     /// Saves the group under `celery-taskset-meta-<id>` as Celery's `GroupResult.save()` does,
     /// so ``restore(_:backend:)`` (or Python's `GroupResult.restore`) can find it by id.
     /// - Throws: ``RedisClientError``, ``RedisServerError``.

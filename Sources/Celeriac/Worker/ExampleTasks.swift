@@ -79,15 +79,16 @@ public enum ExampleTasks {
     public static let progressStepDelay: Duration = .milliseconds(300)
 
     /// Registers the seven example tasks.
-    public static func register(in registry: TaskRegistry) {
-        registry.register(Add.self) { arguments, _ in try add(arguments.x, arguments.y) }
-        registry.register(Multiply.self) { arguments, _ in
+    /// - Throws: ``TaskRegistryError`` when one of their names is registered already.
+    public static func register(in registry: TaskRegistry) throws {
+        try registry.register(Add.self) { arguments, _ in try add(arguments.x, arguments.y) }
+        try registry.register(Multiply.self) { arguments, _ in
             try arithmetic(arguments.x, arguments.y, { $0.multipliedReportingOverflow(by: $1) }, *, "*")
         }
-        registry.register(Sum.self) { arguments, _ in
+        try registry.register(Sum.self) { arguments, _ in
             try arguments.numbers.reduce(JSONValue.integer(0)) { try add($0, $1) }
         }
-        registry.register(Sleep.self) { arguments, context in
+        try registry.register(Sleep.self) { arguments, context in
             // In slices, so that a revoke with terminate (or a soft time limit) stops it promptly.
             guard let span = OutsideNumber.duration(seconds: arguments.seconds) else {
                 throw TaskFailure(type: "ValueError", message: "seconds must be \(TaskMessage.secondsRange), not \(arguments.seconds)")
@@ -101,10 +102,10 @@ public enum ExampleTasks {
             let seconds = arguments.seconds
             return seconds.rounded() == seconds && abs(seconds) < 1e15 ? .integer(Int(seconds)) : .double(seconds)
         }
-        registry.register(Fail.self) { arguments, _ in
+        try registry.register(Fail.self) { arguments, _ in
             throw TaskFailure(type: "ValueError", message: arguments.message)
         }
-        registry.register(Progress.self) { arguments, context in
+        try registry.register(Progress.self) { arguments, context in
             for step in 0..<max(0, arguments.steps) {
                 try await context.updateState("PROGRESS", meta: ["current": .integer(step), "total": .integer(arguments.steps)])
                 try await Task.sleep(for: progressStepDelay)
@@ -112,7 +113,7 @@ public enum ExampleTasks {
             }
             return arguments.steps
         }
-        registry.register(Noop.self) { _, _ in .null }
+        try registry.register(Noop.self) { _, _ in .null }
     }
 
     private static func add(_ left: JSONValue, _ right: JSONValue) throws -> JSONValue {

@@ -11,13 +11,27 @@ public struct RegisteredTask: Sendable {
     let handler: @Sendable (_ args: [JSONValue], _ kwargs: JSONObject, _ context: TaskContext) async throws -> JSONValue
 }
 
+/// Why a task could not be registered.
+public enum TaskRegistryError: Error, Equatable, CustomStringConvertible {
+    /// A task of this name is registered already.
+    case alreadyRegistered(String)
+
+    public var description: String {
+        switch self {
+        case .alreadyRegistered(let name):
+            "a task named '\(name)' is registered already: one name runs one handler (change its settings with updateSettings(of:))"
+        }
+    }
+}
+
 /// The tasks a worker knows, by name. Register everything before the worker starts; unknown
-/// names are dead-lettered and fail with `NotRegistered`, as in Celery.
+/// names are dead-lettered and fail with `NotRegistered`, as in Celery. Each name is registered
+/// once: a second registration is an error, not a silent replacement.
 ///
 /// ```swift
 /// let registry = TaskRegistry()
-/// registry.register(Add.self) { arguments, _ in arguments.x + arguments.y }
-/// registry.register("reports.build", settings: TaskSettings(acksLate: true)) { args, kwargs, context in
+/// try registry.register(Add.self) { arguments, _ in arguments.x + arguments.y }
+/// try registry.register("reports.build", settings: TaskSettings(acksLate: true)) { args, kwargs, context in
 ///     try await buildReport(args, kwargs)
 /// }
 /// ```
@@ -28,26 +42,33 @@ public final class TaskRegistry: Sendable {
     public init() {}
 
     /// Registers a task working on JSON arguments (Celery's `args` and `kwargs`) and returning a
-    /// JSON result. A later registration under the same name replaces the earlier one.
+    /// JSON result.
+    /// - Throws: ``TaskRegistryError/alreadyRegistered(_:)`` when `name` is registered already.
     public func register(
         _ name: String, settings: TaskSettings = TaskSettings(),
         _ handler: @escaping @Sendable (_ args: [JSONValue], _ kwargs: JSONObject, _ context: TaskContext) async throws
             -> JSONValue
-    ) {
-        tasks.withLock { $0[name] = RegisteredTask(name: name, settings: settings, handler: handler) }
+    ) throws {
+        let added = tasks.withLock { tasks in
+            guard tasks[name] == nil else { return false }
+            tasks[name] = RegisteredTask(name: name, settings: settings, handler: handler)
+            return true
+        }
+        guard added else { throw TaskRegistryError.alreadyRegistered(name) }
     }
 
     /// Registers a typed task under `Definition.name`. Its `Arguments` are decoded from the message's
     /// kwargs, with positional args matched to ``CeleriacTask/argumentNames`` first (so Python's
     /// `add.delay(2, 3)` and `add.delay(x=2, y=3)` both work); arguments that do not decode fail
     /// the task with `TypeError`, as a bad call does in Python.
+    /// - Throws: ``TaskRegistryError/alreadyRegistered(_:)`` when the name is registered already.
     public func register<Definition: CeleriacTask>(
         _ task: Definition.Type, settings: TaskSettings = TaskSettings(),
         _ handler: @escaping @Sendable (Definition.Arguments, TaskContext) async throws -> Definition.Result
-    ) where Definition.Arguments: Decodable, Definition.Result: Encodable {
+    ) throws where Definition.Arguments: Decodable, Definition.Result: Encodable {
         let name = Definition.name
         let argumentNames = Definition.argumentNames
-        register(name, settings: settings) { args, kwargs, context in
+        try register(name, settings: settings) { args, kwargs, context in
             let bound = try Self.bind(args: args, kwargs: kwargs, names: argumentNames, task: name)
             let arguments: Definition.Arguments
             do {

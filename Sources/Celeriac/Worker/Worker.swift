@@ -9,7 +9,7 @@ import Synchronization
 /// ```swift
 /// let app = try CeleriacApp(brokerURL: "redis://127.0.0.1:6379/0", backendURL: "redis://127.0.0.1:6379/1")
 /// let registry = TaskRegistry()
-/// registry.register(Add.self) { arguments, _ in arguments.x + arguments.y }
+/// try registry.register(Add.self) { arguments, _ in arguments.x + arguments.y }
 /// let worker = Worker(app: app, registry: registry, configuration: WorkerConfiguration(queues: ["celery"]))
 /// try await worker.run()          // until worker.shutdown() (e.g. on SIGTERM)
 /// ```

@@ -43,7 +43,7 @@ struct LongNamesError: Error, CustomStringConvertible {
         var functions = JobFunctions.builtIn
         functions.register(LongNames.self)
         #expect(functions.names.contains("long_names") && functions.names.contains("analysis"))
-        try await withWorker(WorkerConfiguration(concurrency: 2), register: { JobTasks.register(in: $0, functions: functions) }) { harness in
+        try await withWorker(WorkerConfiguration(concurrency: 2), register: { try JobTasks.register(in: $0, functions: functions) }) { harness in
             let path = harness.server.directory.appendingPathComponent("names.jsonl").path
             try DatasetGenerator(items: 4000, seed: 8).write(to: path)
             let handle = try #require(FileHandle(forWritingAtPath: path))

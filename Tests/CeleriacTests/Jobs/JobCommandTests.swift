@@ -9,7 +9,7 @@ import Testing
     let celeriac = CommandRunner.productsDirectory.appendingPathComponent("celeriac")
 
     @Test func generateRunStatusListStats() async throws {
-        try await withWorker(WorkerConfiguration(concurrency: 2), register: { JobTasks.register(in: $0) }) { harness in
+        try await withWorker(WorkerConfiguration(concurrency: 2), register: { try JobTasks.register(in: $0) }) { harness in
             let server = harness.server
             let broker = ["--broker", server.url(database: 0), "--backend", server.url(database: 1)]
             let path = server.directory.appendingPathComponent("cli.csv").path

@@ -8,7 +8,7 @@ import Testing
 @Suite(.serialized, .enabled(if: interopPython != nil, "set CELERIAC_PYTHON (scripts/test.sh does)"))
 struct JobInteropTests {
     @Test func pythonBuiltJobChordRunsOnCeleriacWorkers() async throws {
-        try await withWorker(WorkerConfiguration(concurrency: 2), register: { JobTasks.register(in: $0) }) { harness in
+        try await withWorker(WorkerConfiguration(concurrency: 2), register: { try JobTasks.register(in: $0) }) { harness in
             let server = harness.server
             let path = server.directory.appendingPathComponent("python-job.jsonl").path
             try DatasetGenerator(items: 5_000, seed: 9).write(to: path)

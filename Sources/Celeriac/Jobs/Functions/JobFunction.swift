@@ -21,7 +21,7 @@
 /// }
 /// var functions = JobFunctions.builtIn
 /// functions.register(LongNames.self)
-/// JobTasks.register(in: registry, functions: functions)     // in the worker
+/// try JobTasks.register(in: registry, functions: functions)     // in the worker
 /// ```
 public protocol JobFunction: Sendable {
     /// The summary of some items.

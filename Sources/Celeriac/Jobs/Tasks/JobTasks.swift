@@ -20,11 +20,12 @@ public enum JobTasks {
     public static let settings = TaskSettings(acksLate: true)
 
     /// Registers the map and reduce tasks, running `functions` (the built-ins and any of yours).
-    public static func register(in registry: TaskRegistry, functions: JobFunctions = .builtIn) {
-        registry.register(mapTaskName, settings: settings) { _, kwargs, context in
+    /// - Throws: ``TaskRegistryError`` when either name is registered already.
+    public static func register(in registry: TaskRegistry, functions: JobFunctions = .builtIn) throws {
+        try registry.register(mapTaskName, settings: settings) { _, kwargs, context in
             try await MapTask(kwargs: kwargs, context: context, functions: functions).run()
         }
-        registry.register(reduceTaskName, settings: settings) { args, kwargs, context in
+        try registry.register(reduceTaskName, settings: settings) { args, kwargs, context in
             try await ReduceTask(args: args, kwargs: kwargs, context: context, functions: functions).run()
         }
     }
