@@ -22,6 +22,12 @@ public final class CeleriacApp: Sendable {
     /// Whether a `task-sent` event is published for each task sent (Celery's
     /// `task_send_sent_event`), for Flower and `celery events`.
     public let sendsTaskSentEvents: Bool
+    /// Default options by task name (Celery's `task_routes`, and more than routing: any field
+    /// ``TaskOptions/filling(from:)`` fills), under each send's own options, e.g.
+    /// `["reports.build": TaskOptions(queue: "reports", priority: 3)]`. Applied to tasks sent by
+    /// name or type and to messages built with ``message(_:args:kwargs:options:)``; not to canvas
+    /// steps, whose signatures carry their options.
+    public let routes: [String: TaskOptions]
     private let eventClock = Mutex(0)
 
     /// Connects lazily to the broker and result backend (the backend defaults to the broker).
@@ -29,7 +35,7 @@ public final class CeleriacApp: Sendable {
     public init(
         brokerURL: String, backendURL: String? = nil, pool: RedisConnectionPool.Configuration = .init(),
         resultExpires: Duration? = .seconds(86_400), publishRetry: RetryPolicy = .publish,
-        sendTaskSentEvents: Bool = false
+        sendTaskSentEvents: Bool = false, routes: [String: TaskOptions] = [:]
     ) throws {
         let brokerPool = try RedisConnectionPool(url: brokerURL, configuration: pool)
         let backendPool = try backendURL.map { try RedisConnectionPool(url: $0, configuration: pool) } ?? brokerPool
@@ -38,13 +44,17 @@ public final class CeleriacApp: Sendable {
         self.origin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
         self.replyTo = CeleryID.random()
         self.sendsTaskSentEvents = sendTaskSentEvents
+        self.routes = routes
     }
 
-    /// Builds the message for a task call, as ``send(_:args:kwargs:options:)`` would publish it.
+    /// Builds the message for a task call, as ``send(_:args:kwargs:options:)`` would publish it
+    /// (`options` filled from the task's ``routes`` entry).
     public func message(
         _ taskName: String, args: [JSONValue] = [], kwargs: JSONObject = [:], options: TaskOptions = TaskOptions()
     ) -> TaskMessage {
-        TaskMessage(task: taskName, args: args, kwargs: kwargs, options: options, origin: origin, replyTo: replyTo)
+        TaskMessage(
+            task: taskName, args: args, kwargs: kwargs, options: options.filling(from: routes[taskName]),
+            origin: origin, replyTo: replyTo)
     }
 
     /// Sends a task by name with JSON arguments.
@@ -60,7 +70,7 @@ public final class CeleriacApp: Sendable {
         return AsyncResult(id: message.id, backend: backend)
     }
 
-    /// Sends a typed task.
+    /// Sends a typed task, `options` over the app's ``routes`` over ``CeleriacTask/defaultOptions``.
     /// - Throws: ``CeleriacError`` with code `encoding` when the arguments do not encode to a JSON
     ///   object or array; otherwise as ``send(_:args:kwargs:options:)``.
     @discardableResult
@@ -68,7 +78,8 @@ public final class CeleriacApp: Sendable {
         _ task: Definition.Type, _ arguments: Definition.Arguments, options: TaskOptions = TaskOptions()
     ) async throws -> TypedAsyncResult<Definition.Result> {
         let (args, kwargs) = try Self.callArguments(arguments, of: task)
-        let result = try await send(Definition.name, args: args, kwargs: kwargs, options: options)
+        let layered = options.filling(from: routes[Definition.name]).filling(from: Definition.defaultOptions)
+        let result = try await send(Definition.name, args: args, kwargs: kwargs, options: layered)
         return TypedAsyncResult(untyped: result)
     }
 
