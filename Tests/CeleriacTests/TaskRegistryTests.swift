@@ -20,4 +20,24 @@ import Testing
         #expect(throws: TaskRegistryError.self) { try ExampleTasks.register(in: registry) }
         #expect(registry.names.count == 8)
     }
+
+    enum Total: CeleriacTask {
+        static let name = "test.total"
+        struct Arguments: Codable, Sendable { var numbers: [Int] }
+        typealias Result = Int
+    }
+
+    /// A typed task without argumentNames called positionally (as a chord body is, with the
+    /// header's results) fails with a TypeError that says what to declare.
+    @Test func positionalArgumentsWithoutNamesSayWhatToDeclare() async throws {
+        try await withWorker(register: { registry in
+            try registry.register(Total.self) { arguments, _ in arguments.numbers.reduce(0, +) }
+        }) { harness in
+            let positional = try await harness.app.send(Total.name, args: [[1, 2, 3]])
+            let failure = await #expect(throws: TaskFailure.self) { try await positional.get(timeout: .seconds(10)) }
+            #expect(failure?.type == "TypeError")
+            #expect(failure?.message.contains("test.total() got 1 positional argument, but Total declares no argumentNames") == true)
+            #expect(try await harness.app.send(Total.name, kwargs: ["numbers": [1, 2, 3]]).get(timeout: .seconds(10)) == 6)
+        }
+    }
 }

@@ -74,7 +74,16 @@ public final class TaskRegistry: Sendable {
             do {
                 arguments = try JSONDecoder().decode(Definition.Arguments.self, from: Data(bound.serialized()))
             } catch let error as DecodingError {
-                throw TaskFailure(error: error)
+                guard argumentNames.isEmpty, !args.isEmpty, kwargs.isEmpty else { throw TaskFailure(error: error) }
+                // Positional args with no names to bind them to (e.g. a chord body given the
+                // header's results): say what to declare, not only what failed to decode.
+                let failure = TaskFailure(error: error)
+                throw TaskFailure(
+                    type: "TypeError",
+                    message: "\(name)() got \(args.count) positional argument\(args.count == 1 ? "" : "s"), but "
+                        + "\(Definition.self) declares no argumentNames to bind them to (declare "
+                        + "`static let argumentNames = [...]` in Python's order, or send keyword arguments); "
+                        + "read as one array they do not match: \(failure.message)")
             }
             return try JSONValue(encoding: try await handler(arguments, context))
         }
