@@ -41,11 +41,11 @@ extension Worker {
     /// completes it, and only then queues its ack, so a worker lost in between leaves the message
     /// to be redelivered (its part counts once).
     func complete(
-        _ delivery: Delivery, stores: [CompletionWriter.Item], lateAck: [CompletionWriter.Item], state: TaskState,
-        result: JSONValue
+        _ delivery: Delivery, stores: [CompletionWriter.Item], lateAck: [CompletionWriter.Item],
+        chordPart: (state: TaskState, result: JSONValue)?
     ) async {
         let message = delivery.message
-        guard let membership = ChordMembership(message) else {
+        guard let (state, result) = chordPart, let membership = ChordMembership(message) else {
             // A lone task's result is stored by this thread when the writer is idle (one thread
             // wake-up fewer before a waiting `get()` hears it); under load the writer batches.
             if isAlone { writer.storeHereIfIdle(stores + lateAck) } else { writer.enqueue(stores + lateAck) }

@@ -145,126 +145,137 @@ extension Worker {
         return "\(microseconds / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction + "s"
     }
 
-    /// Stores the outcome, publishes callbacks/errbacks or the retry, acks, logs.
+    /// The completion plan of a run that ended with `outcome`.
     private func finish(
         _ delivery: Delivery, task: RegisteredTask, context: TaskContext, outcome: Outcome, runtime: Duration,
         acksLate: Bool, ignoreResult: Bool
     ) async {
-        let message = delivery.message
-        let lateAck: [CompletionWriter.Item] = acksLate ? [.ackAfterStores(delivery.deliveryTag)] : []
-        let seconds = logger.isEnabled(.info) ? Self.formatSeconds(runtime) : ""
-
+        let ending: CompletionPlan.Ending
         switch outcome {
-        case .success(let value):
-            let children = await publishCallbacks(of: message, result: value)
-            let meta = resultMeta(delivery, state: .success, result: value, children: children, done: true)
-            logger.info("task.succeeded", ["id": message.id, "name": message.taskName, "runtime": seconds])
-            sendTaskEvent(
-                "task-succeeded",
-                ["uuid": .string(message.id), "result": .string(value.pythonRepr), "runtime": .double(runtime.timeInterval)])
-            await complete(delivery, stores: ignoreResult ? [] : [.store(meta)], lateAck: lateAck, state: .success, result: value)
+        case .success(let value): ending = .succeeded(value)
+        case .failure where context.stopReason == .revoked: ending = .terminated
+        case .failure(let error): ending = .failed(error)
+        case .timeLimitExceeded(let limit): ending = .timeLimitExceeded(limit)
+        }
+        let plan = CompletionPlan.plan(
+            ending, for: delivery.message, task: task.settings, acksLate: acksLate, ignoreResult: ignoreResult)
+        await perform(plan, for: delivery, runtime: runtime)
+    }
 
-        case .failure where context.stopReason == .revoked:
-            // Revoked with terminate, and it stopped: REVOKED `terminated`, as Celery stores it.
-            let failure = TaskFailure(type: "TaskRevokedError", module: "celery.exceptions", message: "terminated")
-            let meta = resultMeta(delivery, state: .revoked, result: failure.storedValue, done: true)
-            logger.info("task.revoked", ["id": message.id, "name": message.taskName, "reason": "terminated", "runtime": seconds])
-            sendTaskEvent("task-revoked", ["uuid": .string(message.id), "terminated": true, "signum": 15, "expired": false])
+    /// Carries out a completion plan's effects in order. Stores, the chord part and the ack go to
+    /// the writer together (see ``complete(_:stores:lateAck:chordPart:)``), before any effect
+    /// after them.
+    func perform(_ plan: CompletionPlan, for delivery: Delivery, runtime: Duration?) async {
+        let message = delivery.message
+        var children: [JSONValue] = []
+        var stores: [CompletionWriter.Item] = []
+        var chordPart: (state: TaskState, result: JSONValue)?
+        var acks = false
+        func flush() async {
+            guard !stores.isEmpty || chordPart != nil || acks else { return }
             await complete(
-                delivery, stores: ignoreResult ? [] : [.store(meta)], lateAck: lateAck, state: .revoked,
-                result: failure.storedValue)
-
-        case .failure(let error):
-            if let retry = retryRequest(for: error, task: task, retries: message.retries) {
-                if await publishRetry(of: delivery, retry, task: task, ignoreResult: ignoreResult, lateAck: lateAck, runtime: seconds) {
+                delivery, stores: stores, lateAck: acks ? [.ackAfterStores(delivery.deliveryTag)] : [], chordPart: chordPart)
+            (stores, chordPart, acks) = ([], nil, false)
+        }
+        for effect in plan.effects {
+            switch effect {
+            case .report(let report):
+                self.report(report, of: delivery, runtime: runtime)
+            case .publishCallbacks(let result):
+                children = await publishCallbacks(of: message, result: result)
+            case .publishRetry(let retry):
+                guard await publishRetry(of: delivery, retry) else {
+                    await perform(retry.otherwise, for: delivery, runtime: runtime)
                     return
                 }
+            case .store(let stored):
+                let listed: [JSONValue] =
+                    switch stored.children {
+                    case .none: []
+                    case .published: children
+                    case .retriedTask: [[[.string(message.id), .null], .null]]
+                    }
+                stores.append(
+                    .store(resultMeta(
+                        delivery, state: stored.state, result: stored.result, traceback: stored.traceback,
+                        children: listed, done: stored.done)))
+            case .returnChordPart(let state, let result):
+                chordPart = (state, result)
+            case .ack:
+                acks = true
+            case .failChain(let failure):
+                await flush()
+                await failChain(message.embed["chain"]?.arrayValue ?? [], failure, cause: message)
+            case .publishErrbacks:
+                await flush()
+                await publishErrbacks(message.embed["errbacks"]?.arrayValue ?? [], failedID: message.id, cause: message)
             }
-            let failureError = (error as? TaskRetryRequest).map { $0.error ?? Self.maxRetriesExceeded(message, task) } ?? error
-            await fail(delivery, TaskFailure(error: failureError), ignoreResult: ignoreResult, lateAck: lateAck, runtime: seconds)
+        }
+        await flush()
+    }
 
-        case .timeLimitExceeded(let limit):
-            let failure = TaskFailure(
-                type: "TimeLimitExceeded", module: "billiard.exceptions", arguments: [.double(limit.timeInterval)])
-            logger.warning("task.abandoned", ["id": message.id, "reason": "hard time limit; its Swift task was cancelled and is left to end"])
-            await fail(delivery, failure, ignoreResult: ignoreResult, lateAck: lateAck, runtime: seconds)
+    /// The log line and task event of a plan's report.
+    private func report(_ report: CompletionPlan.Report, of delivery: Delivery, runtime: Duration?) {
+        let message = delivery.message
+        let seconds = runtime.map { logger.isEnabled(.info) ? Self.formatSeconds($0) : "" }
+        func fields(_ base: LogFields) -> LogFields {
+            var fields = base
+            if let seconds { fields.append("runtime", seconds) }
+            return fields
+        }
+        switch report {
+        case .succeeded(let value):
+            logger.info("task.succeeded", fields(["id": message.id, "name": message.taskName]))
+            sendTaskEvent(
+                "task-succeeded",
+                ["uuid": .string(message.id), "result": .string(value.pythonRepr),
+                 "runtime": .double(runtime?.timeInterval ?? 0)])
+        case .revoked(let reason, let terminated, let expired):
+            logger.info("task.revoked", fields(["id": message.id, "name": message.taskName, "reason": reason]))
+            sendTaskEvent(
+                "task-revoked",
+                ["uuid": .string(message.id), "terminated": .bool(terminated), "signum": terminated ? 15 : nil,
+                 "expired": .bool(expired)])
+        case .retried(let retry):
+            sendTaskEvent(
+                "task-retried",
+                ["uuid": .string(message.id), "exception": .string(retry.cause.description),
+                 "traceback": .string(retry.cause.traceback ?? "")])
+            logger.info(
+                "task.retried",
+                fields(["id": message.id, "name": message.taskName, "retries": "\(retry.retries)",
+                        "countdown": "\(retry.countdown)", "error": retry.cause.description]))
+        case .failed(let failure):
+            logger.info(
+                "task.failed", fields(["id": message.id, "name": message.taskName, "error": failure.description]))
+            sendTaskEvent(
+                "task-failed",
+                ["uuid": .string(message.id), "exception": .string(failure.description),
+                 "traceback": .string(failure.traceback ?? "")])
+        case .abandoned:
+            logger.warning(
+                "task.abandoned", ["id": message.id, "reason": "hard time limit; its Swift task was cancelled and is left to end"])
         }
     }
 
-    /// Stores FAILURE (then the chord part), fails the rest of the chain, publishes the errbacks.
-    private func fail(
-        _ delivery: Delivery, _ failure: TaskFailure, ignoreResult: Bool, lateAck: [CompletionWriter.Item], runtime: String
-    ) async {
-        var failure = failure
-        failure.traceback = failure.traceback ?? failure.tracebackText(task: delivery.message.taskName, id: delivery.message.id)
-        let meta = resultMeta(delivery, state: .failure, result: failure.storedValue, traceback: failure.traceback, done: true)
-        logger.info(
-            "task.failed",
-            ["id": delivery.message.id, "name": delivery.message.taskName, "runtime": runtime, "error": failure.description])
-        sendTaskEvent(
-            "task-failed",
-            [
-                "uuid": .string(delivery.message.id), "exception": .string(failure.description),
-                "traceback": .string(failure.traceback ?? ""),
-            ])
-        await complete(
-            delivery, stores: ignoreResult ? [] : [.store(meta)], lateAck: lateAck, state: .failure, result: failure.storedValue)
-        await propagateFailure(of: delivery.message, failure)
-    }
-
-    /// The retry to make for `error`: an explicit ``TaskRetryRequest``, or an automatic one (with
-    /// the policy's backoff countdown) when the task's ``AutoRetryPolicy`` matches.
-    private func retryRequest(for error: any Error, task: RegisteredTask, retries: Int) -> TaskRetryRequest? {
-        if let explicit = error as? TaskRetryRequest { return explicit }
-        guard let policy = task.settings.autoretry, policy.matches(error) else { return nil }
-        let countdown = policy.countdown(afterRetries: retries, defaultDelay: task.settings.defaultRetryDelay)
-        return TaskRetryRequest(countdown: countdown, maxRetries: nil, error: error)
-    }
-
     /// Celery's retry (protocol 2.10): publishes the message again with the same id, `retries` + 1
-    /// and an ETA, then stores RETRY, then acks. Returns `false` (the caller fails the task) when
-    /// no retry is left.
-    private func publishRetry(
-        of delivery: Delivery, _ request: TaskRetryRequest, task: RegisteredTask, ignoreResult: Bool,
-        lateAck: [CompletionWriter.Item], runtime: String
-    ) async -> Bool {
+    /// and an ETA. Returns `false` (logged) when it could not be published.
+    private func publishRetry(of delivery: Delivery, _ retry: CompletionPlan.Retry) async -> Bool {
         let message = delivery.message
-        let maxRetries = request.maxRetries ?? task.settings.maxRetries
-        if let maxRetries, message.retries + 1 > maxRetries { return false }
-        let countdown = request.countdown ?? task.settings.defaultRetryDelay
         var next = message
-        next.headers["retries"] = .integer(message.retries + 1)
-        next.headers["eta"] = .string(CeleryTimestamp.format(Date().addingTimeInterval(countdown.timeInterval)))
+        next.headers["retries"] = .integer(retry.retries)
+        next.headers["eta"] = .string(CeleryTimestamp.format(Date().addingTimeInterval(retry.countdown.timeInterval)))
         next.headers["parent_id"] = .string(message.id)
         next.headers["origin"] = .string(app.origin)
         next.properties["delivery_tag"] = .string(CeleryID.random())
         next.properties["origin"] = .string(app.origin)
         do {
             try await app.broker.publish(next)
+            return true
         } catch {
             logger.error("task.retry_failed", ["id": message.id, "error": "\(error)", "action": "failing the task"])
             return false
         }
-        var cause = TaskFailure(error: request.error ?? TaskFailure(type: "Retry", module: "celery.exceptions", message: "Retry in \(countdown)"))
-        cause.traceback = cause.tracebackText(task: message.taskName, id: message.id)
-        let meta = resultMeta(
-            delivery, state: .retry, result: cause.storedValue, traceback: cause.traceback,
-            children: [[[.string(message.id), .null], .null]], done: false)
-        writer.enqueue((ignoreResult ? [] : [.store(meta)]) + lateAck)
-        sendTaskEvent(
-            "task-retried",
-            ["uuid": .string(message.id), "exception": .string(cause.description), "traceback": .string(cause.traceback ?? "")])
-        logger.info(
-            "task.retried",
-            ["id": message.id, "name": message.taskName, "runtime": runtime, "retries": "\(message.retries + 1)",
-             "countdown": "\(countdown)", "error": cause.description])
-        return true
-    }
-
-    private static func maxRetriesExceeded(_ message: TaskMessage, _ task: RegisteredTask) -> TaskFailure {
-        TaskFailure(
-            type: "MaxRetriesExceededError", module: "celery.exceptions",
-            message: "Can't retry \(message.taskName)[\(message.id)] args:\(JSONValue.array(message.args).pythonRepr) kwargs:\(JSONValue.object(message.kwargs).pythonRepr)")
     }
 
     // MARK: - Results

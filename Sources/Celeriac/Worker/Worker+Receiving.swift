@@ -157,19 +157,12 @@ extension Worker {
     /// Stores REVOKED and acks, as Celery does for a message past its `expires` or whose id was
     /// revoked. A chord header task counts as a REVOKED part of its chord (which then fails).
     func discardRevoked(_ delivery: Delivery, reason: Admission.RevokeReason) async {
-        let failure = TaskFailure(type: "TaskRevokedError", module: "celery.exceptions", message: reason.rawValue)
-        var stores: [CompletionWriter.Item] = []
-        if !ignoresResult(delivery.message, registeredTask(delivery.message.taskName)) {
-            stores.append(.store(resultMeta(delivery, state: .revoked, result: failure.storedValue, done: true)))
-        }
-        logger.info("task.revoked", ["id": delivery.message.id, "name": delivery.message.taskName, "reason": reason.rawValue])
-        sendTaskEvent(
-            "task-revoked",
-            ["uuid": .string(delivery.message.id), "terminated": false, "signum": nil, "expired": .bool(reason == .expired)])
+        let task = registeredTask(delivery.message.taskName)
+        let plan = CompletionPlan.plan(
+            .discarded(reason), for: delivery.message, task: task?.settings, acksLate: true,
+            ignoreResult: ignoresResult(delivery.message, task))
         state.withLock { $0.processed += 1 }
-        await complete(
-            delivery, stores: stores, lateAck: [.ackAfterStores(delivery.deliveryTag)], state: .revoked,
-            result: failure.storedValue)
+        await perform(plan, for: delivery, runtime: nil)
     }
 
     /// Holds a message until its ETA: in Redis (the scheduled set) when it is further away than
