@@ -302,6 +302,33 @@ import Testing
         }
     }
 
+    /// A near ETA (under the schedule threshold) is held in memory, unacked, shown by `inspect
+    /// scheduled`, and runs when due; a warm shutdown gives a held one back to its queue.
+    @Test func nearCountdownsAreHeldInMemoryUntilDue() async throws {
+        let configuration = WorkerConfiguration(concurrency: 2, scheduleThreshold: .seconds(30))
+        try await withWorker(configuration) { harness in
+            #expect(try await harness.app.send("celeriac.examples.add", args: [1, 1]).get(timeout: .seconds(30)) == 2)
+            let sentAt = Date()
+            let soon = try await harness.app.send("celeriac.examples.add", args: [2, 3], options: TaskOptions(countdown: .seconds(2)))
+            let later = try await harness.app.send("celeriac.examples.add", args: [4, 5], options: TaskOptions(countdown: .seconds(25)))
+            let control = ControlClient(app: harness.app)
+            func scheduled() async throws -> Int {
+                let replies = try await control.broadcast("scheduled", timeout: .seconds(2), limit: 1)
+                return replies.values.first?.arrayValue?.count ?? -1
+            }
+            #expect(try await eventually { try await scheduled() == 2 })
+            #expect(try await harness.redis.zcard("celeriac.scheduled") == 0)
+            #expect(try await harness.redis.hgetall("unacked").count == 2)
+            #expect(try await soon.get(timeout: .seconds(20)) == 5)
+            let done = try #require(try await harness.app.backend.meta(for: soon.id)?.dateDone)
+            #expect(done.timeIntervalSince(sentAt) >= 1.9)
+            #expect(try await scheduled() == 1)
+            harness.worker.shutdown()
+            #expect(try await eventually { try await harness.redis.llen("celery") == 1 })
+            #expect(try await harness.app.asyncResult(later.id).state() == .pending)
+        }
+    }
+
     @Test func expiredMessagesAreRevoked() async throws {
         try await withWorker { harness in
             let expired = try await harness.app.send(

@@ -18,7 +18,7 @@ extension Worker {
         case "scheduled":
             // The messages this worker holds until their near ETA. Those further away wait in
             // Redis (`celeriac.scheduled`), held by no worker.
-            return .array(state.withLock { Array($0.delayed.values) }.map { delivery -> JSONValue in
+            return .array(delayed.snapshot.map { delivery -> JSONValue in
                 [
                     "eta": delivery.message.headers["eta"] ?? .null, "priority": .integer(delivery.message.priority),
                     "request": requestInfo(delivery, started: nil, acknowledged: false),
@@ -113,7 +113,7 @@ extension Worker {
         for delivery in reserved.snapshot where wanted.contains(delivery.message.id) {
             found[delivery.message.id] = ["reserved", requestInfo(delivery, started: nil, acknowledged: false)]
         }
-        for delivery in state.withLock({ Array($0.delayed.values) }) where wanted.contains(delivery.message.id) {
+        for delivery in delayed.snapshot where wanted.contains(delivery.message.id) {
             found[delivery.message.id] = ["scheduled", requestInfo(delivery, started: nil, acknowledged: false)]
         }
         return .object(found)

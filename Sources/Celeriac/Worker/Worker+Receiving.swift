@@ -181,11 +181,7 @@ extension Worker {
                 logger.warning("schedule.failed", ["id": delivery.message.id, "error": "\(error)", "action": "holding in memory"])
             }
         }
-        state.withLock { $0.delayed[delivery.deliveryTag] = delivery }
-        Task {
-            try? await Task.sleep(for: .seconds(max(0, eta.timeIntervalSinceNow)))
-            let stillHeld = self.state.withLock { $0.delayed.removeValue(forKey: delivery.deliveryTag) != nil }
-            if stillHeld { self.reserved.put([delivery]) }
-        }
+        // Shutting down already: the closed prefetch window keeps it for the restore.
+        if !delayed.hold(delivery, until: eta) { reserved.put([delivery]) }
     }
 }

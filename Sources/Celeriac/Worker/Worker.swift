@@ -34,6 +34,8 @@ public final class Worker: Sendable {
     /// Worker and task events for Flower and `celery events`.
     let events: EventDispatcher
     let reserved = ReservedMessages()
+    /// Messages held in memory until their near ETA.
+    let delayed = DelayedDeliveries()
     let threadPool: WorkerThreadPool
     /// The fetch loop's thread, shared with its two connections: a fetch, BRPOP and the record
     /// script after it cost no thread switch.
@@ -51,8 +53,6 @@ public final class Worker: Sendable {
         var liveRunners = 0
         /// Tasks being run, by delivery tag.
         var active: [String: ActiveTask] = [:]
-        /// Messages due within ``WorkerConfiguration/scheduleThreshold``, waiting in memory.
-        var delayed: [String: Delivery] = [:]
         var processed = 0
         /// Revoked task ids: from Redis at start, then from pidbox broadcasts.
         var revoked = LimitedSet(maximum: Worker.maximumRevoked, expiry: .seconds(3 * 3600))
@@ -147,6 +147,7 @@ public final class Worker: Sendable {
             Task(executorPreference: threadPool) { await self.runnerLoop() }
         }
         let housekeeping = Task { await self.housekeepingLoop() }
+        let delaying = Task { [reserved] in await self.delayed.run { reserved.put([$0]) } }
         let controlling = Task { await self.controlLoop(control) }
         let heartbeats = Task { await self.heartbeatLoop() }
 
@@ -155,10 +156,8 @@ public final class Worker: Sendable {
 
         // 1. Runners take no new message; those waiting for a slot (or for their near ETA) go back
         //    to the front of their queues.
-        await restore(reserved.close() + state.withLock { state in
-            defer { state.delayed = [:] }
-            return Array(state.delayed.values)
-        })
+        await restore(reserved.close() + delayed.close())
+        await delaying.value
 
         // 2. Stop fetching: the loop ends after its current fetch (BRPOP waits 1 s at most); it is
         //    not interrupted, so that a message popped at that moment is not lost. What it fetched
@@ -453,9 +452,8 @@ public final class Worker: Sendable {
     /// Delivery tags this worker holds unacked: waiting, delayed, and running acks-late tasks.
     private func heldDeliveryTags() -> [String] {
         let waiting = reserved.snapshot.map(\.deliveryTag)
-        return waiting + state.withLock { state in
-            Array(state.delayed.keys) + state.active.filter { $0.value.acksLate }.map(\.key)
-        }
+        let running = state.withLock { state in state.active.filter { $0.value.acksLate }.map(\.key) }
+        return waiting + delayed.deliveryTags + running
     }
 
     /// Puts held messages back at the front of their queues (warm shutdown).
