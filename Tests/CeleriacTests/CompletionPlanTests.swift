@@ -66,7 +66,7 @@ import Testing
     }
 
     @Test func aRetryPublishesThenStoresRetryThenAcks() {
-        let retry = TaskRetryRequest(countdown: .seconds(2), maxRetries: nil, error: nil)
+        let retry = TaskRetryRequest(countdown: .seconds(2), error: nil)
         let effects = plan(.failed(retry), message(retries: 1), acksLate: true)
         #expect(kinds(effects) == ["publish retry", "store RETRY", "ack", "report retry"])
         guard case .publishRetry(let published) = effects[0], case .store(let stored) = effects[1] else {
@@ -82,19 +82,21 @@ import Testing
 
     @Test func retriesStopAtTheLimitWithTheCauseOrMaxRetriesExceeded() {
         let settings = TaskSettings(maxRetries: 2)
-        let bare = plan(.failed(TaskRetryRequest(countdown: nil, maxRetries: nil, error: nil)), message(retries: 2), settings: settings)
+        let bare = plan(.failed(TaskRetryRequest(countdown: nil, error: nil)), message(retries: 2), settings: settings)
         guard case .report(.failed(let failure)) = bare[0] else { Issue.record("not failed"); return }
         #expect(failure.type == "MaxRetriesExceededError")
         #expect(failure.message.hasPrefix("Can't retry t["))
         let caused = plan(
-            .failed(TaskRetryRequest(countdown: nil, maxRetries: nil, error: TaskFailure(type: "KeyError", message: "k"))),
+            .failed(TaskRetryRequest(countdown: nil, error: TaskFailure(type: "KeyError", message: "k"))),
             message(retries: 2), settings: settings)
         #expect(caused.contains { if case .report(.failed(let f)) = $0 { f.type == "KeyError" } else { false } })
-        // A request's own limit replaces the task's; nil (no limit) retries for ever.
-        let unlimited = plan(.failed(TaskRetryRequest(countdown: nil, maxRetries: .some(nil), error: nil)), message(retries: 50), settings: settings)
+        // A request's own limit replaces the task's; .unlimited retries for ever.
+        let own = plan(.failed(TaskRetryRequest(countdown: nil, maxRetries: 5, error: nil)), message(retries: 4), settings: settings)
+        #expect(kinds(own).first == "publish retry")
+        let unlimited = plan(.failed(TaskRetryRequest(countdown: nil, maxRetries: .unlimited, error: nil)), message(retries: 50), settings: settings)
         #expect(kinds(unlimited).first == "publish retry")
         // The countdown defaults to the task's defaultRetryDelay.
-        guard case .publishRetry(let retry)? = plan(.failed(TaskRetryRequest(countdown: nil, maxRetries: nil, error: nil))).first
+        guard case .publishRetry(let retry)? = plan(.failed(TaskRetryRequest(countdown: nil, error: nil))).first
         else { Issue.record("no retry"); return }
         #expect(retry.countdown == .seconds(180))
     }

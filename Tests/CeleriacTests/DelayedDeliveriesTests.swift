@@ -14,13 +14,13 @@ import Testing
     @Test func releasesEachWhenDueSoonestFirstAndCloseReturnsTheRest() async throws {
         let delayed = DelayedDeliveries()
         let released = Mutex<[String]>([])
-        let loop = Task { await delayed.run { delivery in released.withLock { $0.append(delivery.deliveryTag) } } }
         let now = Date()
         delayed.hold(delivery("later"), until: now + 0.3)
         delayed.hold(delivery("soon"), until: now + 0.1)
         delayed.hold(delivery("past"), until: now - 1)  // due at once
         delayed.hold(delivery("far"), until: now + 3_600)
         #expect(Set(delayed.deliveryTags) == ["later", "soon", "past", "far"])
+        let loop = Task { await delayed.run { delivery in released.withLock { $0.append(delivery.deliveryTag) } } }
         let deadline = ContinuousClock.now + .seconds(10)
         while released.withLock({ $0.count }) < 3, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))

@@ -130,7 +130,7 @@ struct CompletionPlan: Sendable, Hashable {
         case .failed(let error):
             let failed = CompletionPlan(effects: failing(failure(for: error, message: message, task: task)))
             guard let task, let request = retryRequest(for: error, task: task, retries: message.retries) else { return failed }
-            let maxRetries = request.maxRetries ?? task.maxRetries
+            let maxRetries = request.maxRetries.resolved(taskLimit: task.maxRetries)
             if let maxRetries, message.retries + 1 > maxRetries { return failed }
             let countdown = request.countdown ?? task.defaultRetryDelay
             var cause = TaskFailure(
@@ -156,7 +156,7 @@ struct CompletionPlan: Sendable, Hashable {
         if let explicit = error as? TaskRetryRequest { return explicit }
         guard let policy = task.autoretry, policy.matches(error) else { return nil }
         let countdown = policy.countdown(afterRetries: retries, defaultDelay: task.defaultRetryDelay)
-        return TaskRetryRequest(countdown: countdown, maxRetries: nil, error: error)
+        return TaskRetryRequest(countdown: countdown, error: error)
     }
 
     /// What a failed run stores: the error's Celery form; a retry request with no retries left

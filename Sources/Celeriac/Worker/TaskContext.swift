@@ -64,9 +64,11 @@ public final class TaskContext: Sendable {
     /// `throw context.retry(countdown: .seconds(5), error: error)`.
     /// - Parameters:
     ///   - countdown: the wait; the task's `defaultRetryDelay` when `nil`.
-    ///   - maxRetries: overrides the task's limit (`.some(nil)`: no limit).
+    ///   - maxRetries: the task's limit by default; `5` (or `.limited(5)`) or `.unlimited` instead.
     ///   - error: the cause, stored with RETRY and raised as the failure when no retry is left.
-    public func retry(countdown: Duration? = nil, maxRetries: Int?? = nil, error: (any Error)? = nil) -> TaskRetryRequest {
+    public func retry(
+        countdown: Duration? = nil, maxRetries: RetryLimit = .taskDefault, error: (any Error)? = nil
+    ) -> TaskRetryRequest {
         TaskRetryRequest(countdown: countdown, maxRetries: maxRetries, error: error)
     }
 

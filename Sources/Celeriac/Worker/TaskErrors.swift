@@ -25,13 +25,36 @@ public struct SoftTimeLimitExceeded: Error, CeleryExceptionConvertible, Hashable
     }
 }
 
+/// How many retries a retry request allows (Celery's `self.retry(max_retries=...)`): the task's
+/// own ``TaskSettings/maxRetries``, a limit of its own, or none. An integer literal is a limit:
+/// `context.retry(maxRetries: 5)`.
+public enum RetryLimit: Sendable, Hashable, ExpressibleByIntegerLiteral {
+    /// The task's ``TaskSettings/maxRetries``.
+    case taskDefault
+    /// At most this many retries.
+    case limited(Int)
+    /// Retries for ever (`max_retries=None`).
+    case unlimited
+
+    public init(integerLiteral value: Int) { self = .limited(value) }
+
+    /// The limit in force for a task whose own limit is `taskLimit` (`nil`: none).
+    public func resolved(taskLimit: Int?) -> Int? {
+        switch self {
+        case .taskDefault: taskLimit
+        case .limited(let limit): limit
+        case .unlimited: nil
+        }
+    }
+}
+
 /// The request to retry a task, made by ``TaskContext/retry(countdown:maxRetries:error:)``;
 /// throw it from the task.
 public struct TaskRetryRequest: Error, Sendable {
     /// The wait before the retry runs.
     public var countdown: Duration?
-    /// A limit replacing the task's `maxRetries` for this decision.
-    public var maxRetries: Int??
+    /// The limit for this decision (the task's own by default).
+    public var maxRetries: RetryLimit = .taskDefault
     /// Why: stored with the RETRY state, and as the failure when no retries are left.
     public var error: (any Error)?
 }
