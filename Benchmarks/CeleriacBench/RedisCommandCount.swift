@@ -8,25 +8,16 @@ struct RedisCommandCount {
     /// Calls by command name (`get`, `evalsha`, `client|setname`, ...).
     var calls: [String: Int] = [:]
 
-    /// Reads the server's counts now.
+    /// Reads the server's counts now (`cmdstat_get` → `calls=11882,usec=8199,...`).
     static func read(_ server: RedisServerProcess) async throws -> RedisCommandCount {
         let redis = try await RedisConnection.connect(url: server.url())
         defer { Task { await redis.close() } }
-        let reply = try await redis.send("INFO", "commandstats")
-        guard let text = reply.string else { throw BenchmarkError("INFO commandstats answered \(reply)") }
-        return RedisCommandCount(info: text)
-    }
-
-    /// Parses lines such as `cmdstat_get:calls=11882,usec=8199,...`.
-    init(info: String) {
-        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("cmdstat_") {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = String(line[line.index(line.startIndex, offsetBy: 8)..<colon])
-            let fields = line[line.index(after: colon)...].split(separator: ",")
-            if let field = fields.first(where: { $0.hasPrefix("calls=") }), let calls = Int(field.dropFirst(6)) {
-                self.calls[name] = calls
-            }
+        var count = RedisCommandCount()
+        for (field, value) in try await redis.info("commandstats") where field.hasPrefix("cmdstat_") {
+            let calls = value.split(separator: ",").first { $0.hasPrefix("calls=") }.flatMap { Int($0.dropFirst(6)) }
+            count.calls[String(field.dropFirst(8))] = calls
         }
+        return count
     }
 
     /// The calls made since `earlier`, leaving out the commands in `excluded` (the benchmark's own
