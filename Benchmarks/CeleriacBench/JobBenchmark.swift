@@ -28,12 +28,15 @@ struct JobBenchmark {
     /// Items of the Celery comparison's dataset (the seed pattern needs GBs of RSS at 1,000,000).
     var celeryItems: Int?
 
-    /// One Celery run: the pattern, the function, items per second, the pool's peak child RSS.
+    /// Celery's runs of one pattern and function, each right after Celeriac's two-slot worker on
+    /// the same file: medians of the rates and of the pairs' ratios, the pool's peak child RSS.
     struct CeleryRow {
         var pattern: String
         var function: String
         var itemsPerSecond: Double
         var celeriacItemsPerSecond: Double
+        var ratio: Double
+        var pairs: Int
         var rss: Int
     }
 
@@ -78,7 +81,7 @@ struct JobBenchmark {
                         // Automatic sizing as for a queue with only this worker: 4 partitions per slot.
                         let job = try await app.jobs.submit(JobSpec(
                             dataset: .jsonLines(path: path), function: function, parameters: parameters,
-                            partitionSize: .items(JobPlanner.automaticPartitionSize(items: items, slots: slots)), queue: "bench\(slots)"))
+                            partitionSize: .slots(slots), queue: "bench\(slots)"))
                         let result = try await job.result(timeout: .seconds(3600))
                         let seconds = (ContinuousClock.now - start).seconds
                         if slots == 1 { oneSlot.append(seconds) } else { twoSlots.append(seconds) }
@@ -136,28 +139,47 @@ struct JobBenchmark {
     ) async throws -> [CeleryRow] {
         var rows: [CeleryRow] = []
         for pattern in ["summary", "seed"] {
+            // The seed's pattern takes minutes and GBs a run: once; the summaries in pairs.
+            let pairs = pattern == "seed" ? 1 : min(max(self.pairs, 1), 3)
             for (function, parameters) in functions {
-                let start = ContinuousClock.now
-                let job = try await app.jobs.submit(JobSpec(
-                    dataset: .jsonLines(path: path), function: function, parameters: parameters,
-                    partitionSize: .items(JobPlanner.automaticPartitionSize(items: count, slots: 2)), queue: "bench2"))
-                _ = try await job.result(timeout: .seconds(3600))
-                let celeriac = Double(count) / (ContinuousClock.now - start).seconds
-                let run = try await CommandRunner.run(
-                    URL(fileURLWithPath: python), [script, pattern, function, path, "8"], environment: environment)
-                guard run.status == 0, let report = try? JSONValue(parsing: run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)),
-                    let seconds = report["seconds"]?.doubleValue, seconds > 0
-                else {
-                    throw BenchmarkError("the Celery \(pattern) \(function) run failed: \(run.standardError.suffix(2000))")
+                var celeryRates: [Double] = []
+                var celeriacRates: [Double] = []
+                for _ in 0..<pairs {
+                    let pair = try await celeryPair(
+                        pattern: pattern, function: function, parameters: parameters, python: python, script: script, path: path,
+                        count: count, app: app, environment: environment)
+                    celeryRates.append(pair.celery)
+                    celeriacRates.append(pair.celeriac)
                 }
                 let children = (try? String(contentsOfFile: "/proc/\(worker.pid ?? 0)/task/\(worker.pid ?? 0)/children", encoding: .utf8)) ?? ""
                 let rss = children.split(separator: " ").compactMap { pid_t($0) }.map(peakRSS).max() ?? 0
                 rows.append(CeleryRow(
-                    pattern: pattern, function: function, itemsPerSecond: Double(count) / seconds, celeriacItemsPerSecond: celeriac,
-                    rss: rss))
+                    pattern: pattern, function: function, itemsPerSecond: median(celeryRates), celeriacItemsPerSecond: median(celeriacRates),
+                    ratio: median(zip(celeriacRates, celeryRates).map { $0 / $1 }), pairs: pairs, rss: rss))
             }
         }
         return rows
+    }
+
+    /// Items per second of Celeriac's two-slot worker, then of Celery's pool, on the same file.
+    private func celeryPair(
+        pattern: String, function: String, parameters: JSONValue, python: String, script: String, path: String, count: Int,
+        app: CeleriacApp, environment: [String: String?]
+    ) async throws -> (celery: Double, celeriac: Double) {
+        let start = ContinuousClock.now
+        let job = try await app.jobs.submit(JobSpec(
+            dataset: .jsonLines(path: path), function: function, parameters: parameters,
+            partitionSize: .slots(2), queue: "bench2"))
+        _ = try await job.result(timeout: .seconds(3600))
+        let celeriac = Double(count) / (ContinuousClock.now - start).seconds
+        let run = try await CommandRunner.run(
+            URL(fileURLWithPath: python), [script, pattern, function, path, "8"], environment: environment)
+        guard run.status == 0, let report = try? JSONValue(parsing: run.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)),
+            let seconds = report["seconds"]?.doubleValue, seconds > 0
+        else {
+            throw BenchmarkError("the Celery \(pattern) \(function) run failed: \(run.standardError.suffix(2000))")
+        }
+        return (Double(count) / seconds, celeriac)
     }
 
     private func startWorker(_ server: RedisServerProcess, slots: Int) throws -> ChildProcess {
@@ -209,12 +231,12 @@ func runJobBenchmark(_ commandLine: ParsedCommandLine) async throws {
     guard !celery.isEmpty else { return }
     StandardStreams.printLine(
         "Celery -P prefork -c 2, \(benchmark.celeryItems ?? benchmark.items) items".padded(34) + "celery/s".leftPadded(12)
-            + "celeriac/s".leftPadded(12) + "  ratio   Celery pool peak child RSS")
+            + "celeriac/s".leftPadded(12) + "  ratio   pairs  Celery pool peak child RSS")
     for row in celery {
         let name = "\(row.pattern) pattern, \(row.function)"
         let rates: String = String(Int(row.itemsPerSecond)).leftPadded(12) + String(Int(row.celeriacItemsPerSecond)).leftPadded(12)
         StandardStreams.printLine(
-            name.padded(34) + rates + String(format: "  %.1fx", row.celeriacItemsPerSecond / row.itemsPerSecond).padded(9)
+            name.padded(34) + rates + String(format: "  %.1fx", row.ratio).padded(9) + String(row.pairs).padded(7)
                 + "\(row.rss >> 20) MB")
     }
 }

@@ -149,6 +149,13 @@ import Testing
             of: .jsonLines(path: "p"), measure: DatasetMeasure(size: 1 << 30, estimatedItems: 100_000_000, isExact: false),
             partitionSize: 1)
         #expect(many.count == JobPlanner.maximumPartitions)
+        // Sized from the estimate (as `.slots(2)` and `.automatic` do): 8 even partitions for 2
+        // slots; sized from the exact count while the estimate runs over, one more (5 + 4).
+        let estimate = DatasetMeasure(size: 220_000_000, estimatedItems: 1_003_000, isExact: false)
+        let fromEstimate = JobPlanner.automaticPartitionSize(items: estimate.estimatedItems, slots: 2)
+        #expect(JobPlanner.partitions(of: .jsonLines(path: "p"), measure: estimate, partitionSize: fromEstimate).count == 8)
+        let fromCount = JobPlanner.automaticPartitionSize(items: 1_000_000, slots: 2)
+        #expect(JobPlanner.partitions(of: .jsonLines(path: "p"), measure: estimate, partitionSize: fromCount).count == 9)
     }
 
     @Test func descriptorsRoundTripAndRefuseHostileRanges() throws {

@@ -15,8 +15,28 @@ struct RecordsReader: PartitionReader {
     func estimatedTotal(afterReading records: Int) -> Int { self.records.count }
 }
 
+/// The same records as JSON texts (`nil`: a malformed line), read as JSON Lines are: through the
+/// map loop's record-view path where the function has one.
+struct TextsReader: PartitionReader {
+    var lines: [[UInt8]]
+    var delivered = false
+    mutating func nextBatch() async throws -> [DatasetRecord]? {
+        guard !delivered else { return nil }
+        delivered = true
+        var layouts: [JSONKeyLayout] = []
+        return lines.map { FileRecordReader.record(json: $0, $0.indices, layouts: &layouts) }
+    }
+    mutating func nextTexts(_ body: (RecordText) throws -> Void) async throws -> Bool? {
+        guard !delivered else { return false }
+        delivered = true
+        for line in lines { try body(.json(bytes: line, range: line.indices)) }
+        return true
+    }
+    func estimatedTotal(afterReading records: Int) -> Int { lines.count }
+}
+
 /// Runs `function` over `items`, split into `parts` partitions, through the same map loop and
-/// reduce as a job.
+/// reduce as a job; each partition also goes through the JSON-text path, which must agree.
 func reduce(_ function: String, _ parameters: JSONValue, _ items: [JSONObject?], parts: Int = 1) async throws -> JSONObject {
     let processor = try JobFunctions.builtIn.make(function, parameters: parameters)
     let size = max((items.count + parts - 1) / parts, 1)
@@ -25,6 +45,10 @@ func reduce(_ function: String, _ parameters: JSONValue, _ items: [JSONObject?],
         let slice = items[start..<min(start + size, items.count)]
         var reader = RecordsReader(records: slice.map { $0.map(DatasetRecord.item) ?? .malformed("not valid JSON") })
         let summary = try await processor.process(partition: index, reader: &reader, output: nil, monitor: PartitionMonitor())
+        var texts = TextsReader(lines: slice.map { $0.map { JSONValue.object($0).serialized() } ?? Array("{not json".utf8) })
+        let viaTexts = try await processor.process(partition: index, reader: &texts, output: nil, monitor: PartitionMonitor())
+        #expect(viaTexts.partial == summary.partial && viaTexts.items == summary.items && viaTexts.failedItems == summary.failedItems,
+            "\(function): the JSON-text path folds the records differently")
         // Through JSON, as the partial travels from map task to reduce task.
         summaries.append(PartitionSummary(json: try JSONValue(parsing: summary.json.serializedString), partition: index))
     }

@@ -137,17 +137,18 @@ import Testing
 
     @Test func aRedisListDataset() async throws {
         try await withJobCluster { app, _, _, _ in
-            let values: [any RESPArgument] = (0..<3000).map { #"{"x": \#($0 % 100), "k": "\#($0 % 3)"}"# } + ["oops"]
+            let values: [any RESPArgument] = (0..<9000).map { #"{"x": \#($0 % 100), "k": "\#($0 % 3)"}"# } + ["oops"]
             _ = try await app.broker.pool.rpush("items", values)
             let job = try await app.jobs.submit(JobSpec(
                 dataset: .redisList(key: "items"), function: "aggregation",
-                parameters: ["group_by": ["k"], "metrics": ["x": ["sum", "count"]]], partitionSize: .items(700)))
+                parameters: ["group_by": ["k"], "metrics": ["x": ["sum", "count"]]], partitionSize: .slots(2)))
             let result = try await job.result(timeout: .seconds(120))
-            #expect(result["items"] == 3001)
+            #expect(result["partitions"] == 8)  // 4 a slot
+            #expect(result["items"] == 9001)
             #expect(result["failed_items"] == 1)
             let groups = try #require(result["groups"]?.arrayValue)
-            #expect(groups.map { $0["x"]?["count"] } == [1000, 1000, 1000])
-            #expect(groups.reduce(0.0) { $0 + ($1["x"]?["sum"]?.doubleValue ?? 0) } == 30 * 4950)
+            #expect(groups.map { $0["x"]?["count"] } == [3000, 3000, 3000])
+            #expect(groups.reduce(0.0) { $0 + ($1["x"]?["sum"]?.doubleValue ?? 0) } == 90 * 4950)
         }
     }
 
@@ -260,6 +261,7 @@ import Testing
             #expect(await code(JobSpec(dataset: .jsonLines(path: "/etc/hostname"), function: "nope")) == .unknownFunction)
             #expect(await code(JobSpec(dataset: .jsonLines(path: "/etc/hostname"), function: "analysis", parameters: ["fields": 3])) == .invalidParameters)
             #expect(await code(JobSpec(dataset: .jsonLines(path: "/etc/hostname"), function: "analysis", parameters: ["fields": ["a"]], partitionSize: .items(0))) == .invalidSpec)
+            #expect(await code(JobSpec(dataset: .jsonLines(path: "/etc/hostname"), function: "analysis", parameters: ["fields": ["a"]], partitionSize: .slots(0))) == .invalidSpec)
             // Nothing was queued.
             #expect(try await app.broker.pool.llen("celery") == 0)
             await #expect(throws: JobError.self) { try await app.jobs.job("no-such-job").status() }

@@ -49,6 +49,7 @@ public struct JobClient: Sendable {
         switch spec.partitionSize {
         case .items(let items): size = items
         case .automatic: size = JobPlanner.automaticPartitionSize(items: measure.estimatedItems, slots: await liveSlots())
+        case .slots(let slots): size = JobPlanner.automaticPartitionSize(items: measure.estimatedItems, slots: slots)
         }
         let partitions = JobPlanner.partitions(of: spec.dataset, measure: measure, partitionSize: size)
         guard !partitions.isEmpty else { throw JobError(.datasetUnavailable, "\(spec.dataset) has no records") }
@@ -105,6 +106,9 @@ public struct JobClient: Sendable {
     static func check(_ spec: JobSpec) throws {
         if case .items(let items) = spec.partitionSize, !(1...10_000_000).contains(items) {
             throw JobError(.invalidSpec, "partition size must be between 1 and 10,000,000 items, got \(items)")
+        }
+        if case .slots(let slots) = spec.partitionSize, !(1...100_000).contains(slots) {
+            throw JobError(.invalidSpec, "slots must be between 1 and 100,000, got \(slots)")
         }
         if let priority = spec.priority, !(0...255).contains(priority) {
             throw JobError(.invalidSpec, "priority must be between 0 and 255, got \(priority)")

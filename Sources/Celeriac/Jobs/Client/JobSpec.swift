@@ -15,6 +15,11 @@ public struct JobSpec: Sendable, Hashable {
         /// Several partitions per live worker slot (asked with `inspect stats`), so the queue
         /// balances the load; see ``JobPlanner/automaticPartitionSize(items:slots:)``.
         case automatic
+        /// As ``automatic``, for this many slots (no `inspect` round trip), for a caller that
+        /// knows the workers of the job's queue: sized from the same measure of the dataset as
+        /// the partitions, so a large dataset gets `4 × slots` even partitions (a size computed
+        /// from an exact item count can give one more, which leaves one slot a partition behind).
+        case slots(Int)
     }
 
     /// What to process.

@@ -139,6 +139,24 @@ struct FileRecordReader: PartitionReader {
         return batch
     }
 
+    mutating func nextTexts(_ body: (RecordText) throws -> Void) async throws -> Bool? {
+        guard columns == nil else { return nil }
+        var handed = 0
+        while handed < Self.batchSize, let (range, tooLong) = try lines.nextLineRange() {
+            let bytes = lines.buffer
+            if tooLong {
+                try body(.malformed("line longer than \(FileLineReader.maximumLineLength) bytes"))
+            } else if bytes[range].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
+                continue  // blank lines are not records
+            } else {
+                try body(.json(bytes: bytes, range: range))
+            }
+            handed += 1
+        }
+        if handed == 0 { lines.close() }
+        return handed > 0
+    }
+
     func estimatedTotal(afterReading records: Int) -> Int {
         let read = lines.lineOffset - lines.start
         let size = lines.end - lines.start
@@ -197,6 +215,12 @@ struct RedisListReader: PartitionReader {
     }
 
     mutating func nextBatch() async throws -> [DatasetRecord]? {
+        guard let elements = try await nextElements() else { return nil }
+        return elements.map { FileRecordReader.record(json: $0, $0.indices, layouts: &recentLayouts, keep: keep) }
+    }
+
+    /// The next elements of the range, `nil` after the last.
+    private mutating func nextElements() async throws -> [[UInt8]]? {
         guard next <= stop else { return nil }
         let first = next
         let last = min(first + Self.batchSize - 1, stop)
@@ -208,8 +232,13 @@ struct RedisListReader: PartitionReader {
         }
         // A short read means the list ended early (it shrank since the job was planned).
         next = elements.count < last - first + 1 ? stop + 1 : last + 1
-        guard !elements.isEmpty else { return nil }
-        return elements.map { FileRecordReader.record(json: $0, $0.indices, layouts: &recentLayouts, keep: keep) }
+        return elements.isEmpty ? nil : elements
+    }
+
+    mutating func nextTexts(_ body: (RecordText) throws -> Void) async throws -> Bool? {
+        guard let elements = try await nextElements() else { return false }
+        for element in elements { try body(.json(bytes: element, range: element.indices)) }
+        return true
     }
 
     func estimatedTotal(afterReading records: Int) -> Int { stop - start + 1 }

@@ -11,7 +11,7 @@
 ///
 /// Result: `{"fields": {"score": {"count", "mean", "min", "max", "stddev", "p50", "p90", "p99",
 /// "anomalies"}}, "categories": {...}}`.
-public struct AnalysisFunction: JobFunction {
+public struct AnalysisFunction: JobFunction, RecordViewFunction {
     public static let name = "analysis"
 
     public struct FieldPartial: Codable, Sendable, Hashable {
@@ -34,6 +34,9 @@ public struct AnalysisFunction: JobFunction {
     let fields: [String]
     let zscore: Double
     let categories: ClassRules?
+    /// The fields without repeats (the record view's slots), and each field's slot.
+    let viewFields: [String]?
+    let fieldSlots: [Int]
 
     public init(parameters: JobParameters) throws {
         try parameters.allowOnly(["fields", "zscore", "categories"])
@@ -45,6 +48,14 @@ public struct AnalysisFunction: JobFunction {
             try nested.allowOnly(["rules", "default"])
             return try ClassRules(nested)
         }
+        var distinct: [String] = []
+        fieldSlots = fields.map { field in
+            if let slot = distinct.firstIndex(of: field) { return slot }
+            distinct.append(field)
+            return distinct.count - 1
+        }
+        // Category rules read whole items: those parameters take the object path.
+        viewFields = categories == nil ? distinct : nil
     }
 
     public var fieldsRead: Set<String>? { Set(fields).union(categories?.fieldReferences ?? []) }
@@ -61,6 +72,14 @@ public struct AnalysisFunction: JobFunction {
         }
         if let categories { partial.categories?[categories.classify(item), default: 0] += 1 }
         return nil
+    }
+
+    func map(view record: borrowing JSONRecordView, into partial: inout Partial) throws {
+        for (index, slot) in fieldSlots.enumerated() {
+            guard let number = record.number(slot), number.isFinite else { continue }
+            partial.fields[index].summary.add(number)
+            partial.fields[index].sketch.add(number)
+        }
     }
 
     public func merge(_ other: Partial, into partial: inout Partial) {

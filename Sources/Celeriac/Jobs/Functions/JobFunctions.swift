@@ -25,6 +25,11 @@ public struct JobFunctions: Sendable {
         factories[Function.name] = { parameters in PartitionProcessor(function: try Function(parameters: parameters)) }
     }
 
+    /// ``register(_:)`` for the built-ins with a record-view path.
+    mutating func register<Function: RecordViewFunction>(_ function: Function.Type) {
+        factories[Function.name] = { parameters in PartitionProcessor(function: try Function(parameters: parameters)) }
+    }
+
     /// The registered names, sorted.
     public var names: [String] { factories.keys.sorted() }
 

@@ -12,20 +12,79 @@ import Foundation
 ///
 /// Result: `{"valid": .., "invalid": .., "by_rule": {"age.max": ..}, "by_field": {"age": ..},
 /// "sample_invalid_ids": [..]}` (malformed lines are the job's `failed_items`).
-public struct ValidationFunction: JobFunction {
+public struct ValidationFunction: JobFunction, RecordViewFunction {
     public static let name = "validation"
 
-    struct Rule: Sendable {
-        var field: String
-        var required = false
-        var type: String?
-        var minimum: Double?
-        var maximum: Double?
-        var minimumLength: Int?
-        var maximumLength: Int?
-        var format: String?
-        var regex: Pattern?
-        var oneOf: [JSONValue]?
+    /// One field's rules, read once from the parameters (a class: the map loop reads it in
+    /// place, where a struct of strings and arrays would be copied per item).
+    final class Rule: Sendable {
+        let field: String
+        let required: Bool
+        let type: ValueType?
+        let minimum: Double?
+        let maximum: Double?
+        let minimumLength: Int?
+        let maximumLength: Int?
+        let format: Format?
+        let regex: Pattern?
+        let oneOf: [JSONValue]?
+        /// The `one_of` strings' bytes, when every string in it is ASCII (an ASCII value equals a
+        /// string only when their bytes do); `nil`: compare values.
+        let asciiOneOf: [[UInt8]]?
+
+        /// Reads the rules of `field` from its object in the parameters.
+        /// - Throws: ``JobError`` `invalidParameters` naming the rule.
+        init(field: String, _ spec: JobParameters) throws {
+            try spec.allowOnly(["required", "type", "min", "max", "min_length", "max_length", "format", "regex", "one_of"])
+            self.field = field
+            required = try spec.bool("required", default: false)
+            type = try spec.optionalString("type").map { type in
+                guard let known = ValueType(rawValue: type) else {
+                    throw spec.invalid("type", "unknown type '\(type)' (one of \(ValueType.allCases.map(\.rawValue).sorted().joined(separator: ", ")))")
+                }
+                return known
+            }
+            minimum = try spec.optionalNumber("min")
+            maximum = try spec.optionalNumber("max")
+            if let low = minimum, let high = maximum, low > high { throw spec.invalid("min", "is above max") }
+            minimumLength = spec.object["min_length"] == nil ? nil : try spec.integer("min_length", default: 0)
+            maximumLength = spec.object["max_length"] == nil ? nil : try spec.integer("max_length", default: 0)
+            format = try spec.optionalString("format").map { format in
+                guard let known = Format(rawValue: format) else {
+                    throw spec.invalid("format", "unknown format '\(format)' (one of \(Format.allCases.map(\.rawValue).sorted().joined(separator: ", ")))")
+                }
+                return known
+            }
+            regex = try spec.optionalString("regex").map { source in
+                guard source.utf8.count <= 1024 else { throw spec.invalid("regex", "longer than 1024 bytes") }
+                do {
+                    return Pattern(expression: try NSRegularExpression(pattern: source))
+                } catch {
+                    throw spec.invalid("regex", "not a valid regular expression: \(error)")
+                }
+            }
+            if let values = spec.object["one_of"] {
+                guard let array = values.arrayValue, !array.isEmpty else {
+                    throw spec.invalid("one_of", "expected a non-empty array")
+                }
+                oneOf = array
+                let strings = array.compactMap(\.stringValue)
+                asciiOneOf = strings.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } } ? strings.map { Array($0.utf8) } : nil
+            } else {
+                oneOf = nil
+                asciiOneOf = nil
+            }
+        }
+    }
+
+    /// The `type` a rule asks for.
+    enum ValueType: String, CaseIterable, Sendable {
+        case string, integer, number, boolean, object, array
+    }
+
+    /// The `format` a rule asks for.
+    enum Format: String, CaseIterable, Sendable {
+        case email
     }
 
     /// A compiled regular expression.
@@ -48,49 +107,29 @@ public struct ValidationFunction: JobFunction {
     let rules: [Rule]
     let idField: String
     let sampleCount: Int
-    static let types: Set<String> = ["string", "integer", "number", "boolean", "object", "array"]
-    static let formats: Set<String> = ["email"]
+    /// The view's slot of each rule's field, and of the id field (see ``viewFields``).
+    let ruleSlots: [Int]
+    let idSlot: Int
+    let viewFields: [String]?
 
     public init(parameters: JobParameters) throws {
         try parameters.allowOnly(["rules", "id_field", "samples"])
         let rules = try parameters.object("rules")
         guard !rules.object.isEmpty else { throw parameters.invalid("rules", "must name at least one field") }
         self.rules = try parameters.eachMember(of: "rules") { rules, field in
-            let spec = try rules.object(field)
-            try spec.allowOnly(["required", "type", "min", "max", "min_length", "max_length", "format", "regex", "one_of"])
-            var rule = Rule(field: field)
-            rule.required = try spec.bool("required", default: false)
-            rule.type = try spec.optionalString("type")
-            if let type = rule.type, !Self.types.contains(type) {
-                throw spec.invalid("type", "unknown type '\(type)' (one of \(Self.types.sorted().joined(separator: ", ")))")
-            }
-            rule.minimum = try spec.optionalNumber("min")
-            rule.maximum = try spec.optionalNumber("max")
-            if let low = rule.minimum, let high = rule.maximum, low > high { throw spec.invalid("min", "is above max") }
-            rule.minimumLength = spec.object["min_length"] == nil ? nil : try spec.integer("min_length", default: 0)
-            rule.maximumLength = spec.object["max_length"] == nil ? nil : try spec.integer("max_length", default: 0)
-            rule.format = try spec.optionalString("format")
-            if let format = rule.format, !Self.formats.contains(format) {
-                throw spec.invalid("format", "unknown format '\(format)' (one of \(Self.formats.sorted().joined(separator: ", ")))")
-            }
-            if let source = try spec.optionalString("regex") {
-                guard source.utf8.count <= 1024 else { throw spec.invalid("regex", "longer than 1024 bytes") }
-                do {
-                    rule.regex = Pattern(expression: try NSRegularExpression(pattern: source))
-                } catch {
-                    throw spec.invalid("regex", "not a valid regular expression: \(error)")
-                }
-            }
-            if let values = spec.object["one_of"] {
-                guard let array = values.arrayValue, !array.isEmpty else {
-                    throw spec.invalid("one_of", "expected a non-empty array")
-                }
-                rule.oneOf = array
-            }
-            return rule
+            try Rule(field: field, try rules.object(field))
         }.map(\.1)
         idField = try parameters.optionalString("id_field") ?? "id"
         sampleCount = try parameters.integer("samples", default: 10, in: 0...1000)
+        var names: [String] = []
+        func slot(_ name: String) -> Int {
+            if let index = names.firstIndex(of: name) { return index }
+            names.append(name)
+            return names.count - 1
+        }
+        ruleSlots = self.rules.map { slot($0.field) }
+        idSlot = slot(idField)
+        viewFields = names
     }
 
     public var fieldsRead: Set<String>? { Set(rules.map(\.field) + [idField]) }
@@ -130,26 +169,28 @@ public struct ValidationFunction: JobFunction {
                 if let minimum = rule.minimumLength, length < minimum { return "min_length" }
                 if let maximum = rule.maximumLength, length > maximum { return "max_length" }
             }
-            if rule.format == "email", !isEmail(text) { return "format" }
+            if rule.format == .email, !isEmail(text) { return "format" }
             if let regex = rule.regex, !regex.matches(text) { return "regex" }
         }
         if let oneOf = rule.oneOf, !oneOf.contains(value) { return "one_of" }
         return nil
     }
 
-    static func matches(_ value: JSONValue, type: String) -> Bool {
+    static func matches(_ value: JSONValue, type: ValueType) -> Bool {
         switch (type, value) {
-        case ("string", .string), ("integer", .integer), ("number", .integer), ("number", .double),
-            ("boolean", .bool), ("object", .object), ("array", .array):
+        case (.string, .string), (.integer, .integer), (.number, .integer), (.number, .double),
+            (.boolean, .bool), (.object, .object), (.array, .array):
             true
-        case ("integer", .double(let number)): number.rounded() == number
+        case (.integer, .double(let number)): number.rounded() == number
         default: false
         }
     }
 
     /// A plain address check: one `@`, a non-empty local part, a domain with a dot inside, no spaces.
-    static func isEmail(_ text: String) -> Bool {
-        let bytes = text.utf8
+    static func isEmail(_ text: String) -> Bool { isEmail(utf8: text.utf8) }
+
+    /// ``isEmail(_:)`` of a string's UTF-8 bytes.
+    static func isEmail<Bytes: BidirectionalCollection<UInt8>>(utf8 bytes: Bytes) -> Bool {
         guard let at = bytes.firstIndex(of: UInt8(ascii: "@")), at != bytes.startIndex else { return false }
         let domain = bytes[bytes.index(after: at)...]
         guard !domain.contains(UInt8(ascii: "@")), let dot = domain.lastIndex(of: UInt8(ascii: ".")),

@@ -63,8 +63,22 @@ struct JobReduction {
 /// The map loop and reduce of one ``JobFunction``.
 struct PartitionProcessor<Function: JobFunction>: PartitionProcessing {
     let function: Function
+    /// The function's view path (``RecordViewFunction``): the fields it reads and its map.
+    private let viewPath: (fields: [String], map: @Sendable (borrowing JSONRecordView, inout Function.Partial) throws -> Void)?
+
+    init(function: Function) {
+        self.function = function
+        viewPath = nil
+    }
+
+    init(function: Function) where Function: RecordViewFunction {
+        self.function = function
+        viewPath = function.viewFields.map { fields in (fields, { try function.map(view: $0, into: &$1) }) }
+    }
 
     var fieldsRead: Set<String>? { function.fieldsRead }
+    /// Whether JSON records are read through ``JSONRecordScanner`` for this function.
+    var readsRecordViews: Bool { viewPath != nil }
 
     func process<Reader: PartitionReader>(
         partition: Int, reader: inout Reader, output: (any ItemOutput)?, monitor: PartitionMonitor
@@ -81,7 +95,42 @@ struct PartitionProcessor<Function: JobFunction>: PartitionProcessing {
                 total: done ? summary.items : max(reader.estimatedTotal(afterReading: summary.items), summary.items),
                 failed: summary.failedItems, itemsPerSecond: elapsed > 0 ? Double(summary.items) / elapsed : 0, done: done)
         }
-        while let batch = try await reader.nextBatch() {
+        var recordsLeft = true
+        if let viewPath {
+            // The fast path: JSON texts scanned for the function's fields; what the scanner
+            // leaves alone is parsed and mapped as an object, as below.
+            var scanner = JSONRecordScanner(fields: viewPath.fields)
+            var layouts: [JSONKeyLayout] = []
+            let filter = function.fieldsRead.map(JSONFieldFilter.init)
+            while recordsLeft, let more = try await reader.nextTexts({ text in
+                try monitor.checkStop()
+                let index = summary.items
+                summary.items += 1
+                do {
+                    switch text {
+                    case .malformed(let reason):
+                        summary.recordFailure(at: index, reason)
+                    case .json(let bytes, let range) where scanner.scan(bytes, range):
+                        defer { scanner.release() }
+                        try viewPath.map(scanner.view, &partial)
+                    case .json(let bytes, let range):
+                        switch FileRecordReader.record(json: bytes, range, layouts: &layouts, keep: filter) {
+                        case .malformed(let reason): summary.recordFailure(at: index, reason)
+                        case .item(let item): _ = try function.map(item, into: &partial)
+                        }
+                    }
+                } catch {
+                    summary.recordFailure(at: index, "\(error)")
+                }
+            }) {
+                recordsLeft = more
+                if clock.now >= nextReport {
+                    try await monitor.report(progress(done: false))
+                    nextReport = clock.now + monitor.interval
+                }
+            }
+        }
+        while recordsLeft, let batch = try await reader.nextBatch() {
             for record in batch {
                 try monitor.checkStop()
                 let index = summary.items
