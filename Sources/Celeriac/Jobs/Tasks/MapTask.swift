@@ -44,15 +44,18 @@ struct MapTask {
 
     func run() async throws -> JSONValue {
         let began = Date()
-        let prior = try await start()
+        // The start and the final entry are what `job status` counts: retried through a
+        // Redis outage (about a minute), as chord steps are; both are safe to repeat.
+        let prior = try await RetryPolicy.chordStep.run { try await start() }
         if prior == JobState.cancelled.rawValue || prior == JobState.failed.rawValue || prior == JobState.completed.rawValue {
             var summary = PartitionSummary(partition: partition)
             summary.failure = "job \(jobID) is \(prior): partition not run"
             return summary.json
         }
         var summary: PartitionSummary
+        var skippedReports = 0
         do {
-            summary = try await process()
+            (summary, skippedReports) = try await process()
         } catch is CancellationError {
             _ = try? await record(["state": "cancelled"], began: began)
             throw CancellationError()
@@ -70,7 +73,8 @@ struct MapTask {
             "errors": .array(summary.errors.map { ["item": .integer($0.item), "error": .string($0.error)] }),
         ]
         if let failure = summary.failure { entry["error"] = .string(failure) }
-        try await record(entry, began: began)
+        if skippedReports > 0 { entry["progress_reports_skipped"] = .integer(skippedReports) }
+        _ = try await RetryPolicy.chordStep.run { try await record(entry, began: began) }
         return summary.json
     }
 
@@ -104,7 +108,8 @@ struct MapTask {
         return replies.count > 1 && replies[1].string == JobState.cancelled.rawValue
     }
 
-    private func process() async throws -> PartitionSummary {
+    /// The partition's summary, and how many progress reports a Redis outage left out.
+    private func process() async throws -> (PartitionSummary, Int) {
         let processor = try functions.make(function, parameters: parameters)
         let dataset = try DatasetPartition(json: datasetJSON)
         let output: (any ItemOutput)?
@@ -114,6 +119,7 @@ struct MapTask {
         case nil: output = nil
         }
         let cancelled = Atomic<Bool>(false)
+        let skippedReports = Atomic<Int>(0)
         let began = Date()
         let context = context
         let monitor = PartitionMonitor(
@@ -121,7 +127,7 @@ struct MapTask {
                 try context.checkCancellation()
                 if cancelled.load(ordering: .relaxed) { throw CancellationError() }
             },
-            report: { progress in
+            report: PartitionMonitor.tolerant({ progress in
                 guard !progress.done else { return }
                 try await context.updateState("PROGRESS", meta: progress.meta)
                 let fields: JSONObject = [
@@ -129,14 +135,16 @@ struct MapTask {
                     "failed": .integer(progress.failed), "itemsPerSecond": progress.meta["itemsPerSecond"] ?? 0,
                 ]
                 if try await self.record(fields, began: began) { cancelled.store(true, ordering: .relaxed) }
-            })
+            }, skipped: { _ in skippedReports.add(1, ordering: .relaxed) }))
+        let summary: PartitionSummary
         switch dataset {
         case .redisList(let key, let start, let stop):
             var reader = RedisListReader(pool: context.app.broker.pool, key: key, start: start, stop: stop, keep: processor.fieldsRead)
-            return try await processor.process(partition: partition, reader: &reader, output: output, monitor: monitor)
+            summary = try await processor.process(partition: partition, reader: &reader, output: output, monitor: monitor)
         case .jsonLines, .csv:
             var reader = try FileRecordReader(dataset, keep: processor.fieldsRead)
-            return try await processor.process(partition: partition, reader: &reader, output: output, monitor: monitor)
+            summary = try await processor.process(partition: partition, reader: &reader, output: output, monitor: monitor)
         }
+        return (summary, skippedReports.load(ordering: .relaxed))
     }
 }

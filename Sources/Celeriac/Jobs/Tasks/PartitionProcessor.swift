@@ -24,6 +24,22 @@ struct PartitionMonitor {
     var checkStop: () throws -> Void = {}
     /// Called at most every ``interval`` and once at the end.
     var report: (PartitionProgress) async throws -> Void = { _ in }
+
+    /// `write` as a progress report that a temporary Redis failure (a dropped connection, a
+    /// timeout, `LOADING`) does not turn into a failed partition: progress is advisory, the next
+    /// report comes an interval later, and the task's result is stored with its own retries.
+    /// `skipped` is told of each report left out; any other error still stops the partition.
+    static func tolerant(
+        _ write: @escaping (PartitionProgress) async throws -> Void, skipped: @escaping (any Error) -> Void
+    ) -> (PartitionProgress) async throws -> Void {
+        { progress in
+            do {
+                try await write(progress)
+            } catch where error.isTemporaryRedisFailure {
+                skipped(error)
+            }
+        }
+    }
 }
 
 /// Where a function's output items go (a JSON Lines file per partition, or a Redis list).
