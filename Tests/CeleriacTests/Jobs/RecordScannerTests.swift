@@ -109,6 +109,7 @@ import Testing
         ("validation", #"{"rules": {"email": {"required": true, "format": "email"}, "age": {"type": "integer", "min": 18, "max": 120}, "name": {"required": true, "min_length": 1, "max_length": 80}, "category": {"one_of": ["books", "toys", 3]}, "score": {"type": "number", "min": 10}, "active": {"type": "boolean"}, "missing": {"required": true}}, "samples": 50}"#),
         ("validation", #"{"rules": {"email": {"regex": "^[a-z.]+[0-9]+@", "type": "string"}, "id": {"one_of": [1, 2, 3]}}, "id_field": "email"}"#),
         ("analysis", #"{"fields": ["age", "score", "amount", "name", "age"]}"#),
+        ("analysis", #"{"fields": ["amount"], "categories": {"rules": [{"class": "big", "when": "amount > 500 && active"}, {"class": "named", "when": "name + '' == 'Ren\u00e9e' || missing.x == null && score > 90"}], "default": "other"}}"#),
     ])
     func viewPathsFoldAsObjectPaths(function: String, parameters: String) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("celeriac-view-\(UUID().uuidString).jsonl").path
@@ -141,14 +142,14 @@ import Testing
         #expect(viaViews.failedItems >= 2 && viaViews.failedItems == viaObjects.failedItems)
         #expect(viaViews.errors.map(\.error) == viaObjects.errors.map(\.error))
         #expect(viaViews.partial == viaObjects.partial)
+        if let classes = viaViews.partial["categories"]?.objectValue {
+            #expect(classes.values.filter { ($0.intValue ?? 0) > 0 }.count == 3, "every class is seen: \(classes)")
+        }
     }
 
-    @Test func categoryRulesTakeTheObjectPath() throws {
-        let withRules = try JobFunctions.builtIn.make("analysis", parameters: [
-            "fields": ["age"], "categories": ["rules": [["class": "x", "when": "age > 3"]]],
-        ])
-        #expect((withRules as? PartitionProcessor<AnalysisFunction>)?.readsRecordViews == false)
-        let plain = try JobFunctions.builtIn.make("analysis", parameters: ["fields": ["age"]])
-        #expect((plain as? PartitionProcessor<AnalysisFunction>)?.readsRecordViews == true)
+    @Test func functionsWithoutAViewPathReadObjects() throws {
+        let aggregation = try JobFunctions.builtIn.make("aggregation", parameters: ["group_by": ["category"], "metrics": ["age": ["sum"]]])
+        #expect(aggregation is PartitionProcessor<AggregationFunction>)
+        #expect((aggregation as? PartitionProcessor<AggregationFunction>)?.readsRecordViews == false)
     }
 }

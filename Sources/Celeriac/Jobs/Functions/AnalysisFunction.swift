@@ -34,9 +34,13 @@ public struct AnalysisFunction: JobFunction, RecordViewFunction {
     let fields: [String]
     let zscore: Double
     let categories: ClassRules?
-    /// The fields without repeats (the record view's slots), and each field's slot.
+    /// The fields without repeats, then the category rules' (the record view's slots), and
+    /// each field's slot.
     let viewFields: [String]?
     let fieldSlots: [Int]
+    /// The category rules' fields: their slots, and the layout of the object the rules see.
+    let categorySlots: [Int]
+    let categoryLayout: JSONKeyLayout
 
     public init(parameters: JobParameters) throws {
         try parameters.allowOnly(["fields", "zscore", "categories"])
@@ -49,13 +53,16 @@ public struct AnalysisFunction: JobFunction, RecordViewFunction {
             return try ClassRules(nested)
         }
         var distinct: [String] = []
-        fieldSlots = fields.map { field in
+        func slot(_ field: String) -> Int {
             if let slot = distinct.firstIndex(of: field) { return slot }
             distinct.append(field)
             return distinct.count - 1
         }
-        // Category rules read whole items: those parameters take the object path.
-        viewFields = categories == nil ? distinct : nil
+        fieldSlots = fields.map(slot)
+        let referenced = (categories?.fieldReferences ?? []).sorted()
+        categorySlots = referenced.map(slot)
+        categoryLayout = JSONKeyLayout(referenced)
+        viewFields = distinct
     }
 
     public var fieldsRead: Set<String>? { Set(fields).union(categories?.fieldReferences ?? []) }
@@ -79,6 +86,12 @@ public struct AnalysisFunction: JobFunction, RecordViewFunction {
             guard let number = record.number(slot), number.isFinite else { continue }
             partial.fields[index].summary.add(number)
             partial.fields[index].sketch.add(number)
+        }
+        if let categories {
+            // The rules see the fields they name (an absent one as null, which is how they
+            // read a missing field), not the whole item.
+            let item = JSONObject(layout: categoryLayout, values: categorySlots.map { record.value($0) ?? .null })
+            partial.categories?[categories.classify(item), default: 0] += 1
         }
     }
 
