@@ -53,7 +53,8 @@ import Testing
             let viaDirect = writer.storeHereIfIdle([.store(direct)])
             let queued = Self.meta()
             let viaLoop = writer.enqueue([.store(queued)])
-            #expect(await written(writer, max(viaDirect.sequence, viaLoop)))
+            // Loading lasts seconds (more on a loaded machine), then the writer's backoff up to 2 s.
+            #expect(await written(writer, max(viaDirect.sequence, viaLoop), attempts: 1500))
             try await loading.end()
             for meta in [direct, queued] {
                 #expect(try await app.backend.meta(for: meta.taskID)?.state == .success)
@@ -96,14 +97,14 @@ import Testing
 
     /// Whether everything up to `sequence` is written within ~5 s (a lost item would make an
     /// unbounded wait hang the test).
-    private func written(_ writer: CompletionWriter, _ sequence: Int) async -> Bool {
+    private func written(_ writer: CompletionWriter, _ sequence: Int, attempts: Int = 250) async -> Bool {
         let done = Mutex(false)
         // Left waiting when the item is lost; `close()` resumes it.
         Task {
             await writer.waitUntilWritten(sequence)
             done.withLock { $0 = true }
         }
-        return await eventually { done.withLock { $0 } }
+        return await eventually(attempts: attempts) { done.withLock { $0 } }
     }
 
     private static func meta() -> TaskResultMeta {

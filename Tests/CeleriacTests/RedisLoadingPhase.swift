@@ -9,10 +9,12 @@ struct RedisLoadingPhase {
     private let probe: RedisConnection
     private let reload: Task<RESPValue, any Error>
 
-    /// Fills database 2 with a million keys (reading them back takes ~0.3 s, during which Redis
-    /// answers `LOADING`), starts `DEBUG RELOAD` and returns once a write to database 3 is
-    /// refused with `LOADING`. Saving the data first blocks the server for as long again
-    /// (seconds on a loaded machine): the two connections, both made before, wait that out.
+    /// Fills database 2 with 20,000 keys and makes reading each back take 100 µs
+    /// (`key-load-delay`), answering clients between every KiB read
+    /// (`loading-process-events-interval-bytes`): a loading phase of 2 s or more whatever the
+    /// machine's speed, where a million keys gave ~0.3 s, too short to be seen on a loaded machine.
+    /// Starts `DEBUG RELOAD` and returns once a write to database 3 is refused with `LOADING`.
+    /// The two connections, both made before, wait out the save that comes first.
     /// - Throws: when Redis cannot be reached, or never answered `LOADING` (recorded as an issue).
     static func begin(on server: RedisServerProcess) async throws -> RedisLoadingPhase {
         func patientConnection(database: Int) async throws -> RedisConnection {
@@ -22,7 +24,9 @@ struct RedisLoadingPhase {
             return try await RedisConnection.connect(configuration)
         }
         let filler = try await patientConnection(database: 2)
-        try await filler.send("DEBUG", "POPULATE", 1_000_000)
+        try await filler.send("DEBUG", "POPULATE", 20_000)
+        try await filler.send("CONFIG", "SET", "key-load-delay", 100)
+        try await filler.send("CONFIG", "SET", "loading-process-events-interval-bytes", 1024)
         let probe = try await patientConnection(database: 3)
         let reload = Task { try await filler.send("DEBUG", "RELOAD") }
         var loading = false
