@@ -105,17 +105,26 @@ struct CeleriacCommand {
             CommandLineOption("group", value: "GROUP_ID", help: "Revoke every member of a saved group (GroupResult.save())."),
             CommandLineOption("json", help: "Print the revoked ids as a JSON array."),
         ]
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: "\(program) revoke", usage: "celeriac revoke <task id>... | --group GROUP_ID [--terminate]",
-            summary: "Revokes tasks: no worker (Celeriac or Python) starts them; kept in Redis for 3 hours.",
-            options: options)
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: "\(program) revoke", usage: "celeriac revoke <task id>... | --group GROUP_ID [--terminate]",
+                summary: "Revokes tasks: no worker (Celeriac or Python) starts them; kept in Redis for 3 hours.",
+                options: options)
+        } catch {
+            return error.status
+        }
         let groupID = commandLine.value("group")
         guard !commandLine.positionals.isEmpty || groupID != nil else {
             StandardStreams.printError("give at least one task id or --group; run 'celeriac revoke --help'", program: program)
             return ExitStatus.usage
         }
         let settings = connectionSettingsOrExit(commandLine)
-        _ = await CommandLineTool.pingOrExit(settings.brokerURL, role: "broker", program: program)
+        do {
+            _ = try await CommandLineTool.ping(settings.brokerURL, role: "broker", program: program)
+        } catch {
+            return error.status
+        }
         var ids = commandLine.positionals
         do {
             let app = try CeleriacApp(brokerURL: settings.brokerURL, backendURL: settings.backendURL)
@@ -149,10 +158,15 @@ struct CeleriacCommand {
             CommandLineOption("count", value: "N", help: "Run times per entry (default 5)."),
             CommandLineOption("json", help: "Print the run times as JSON."),
         ]
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: "\(program) schedule", usage: "celeriac schedule FILE [--count N]",
-            summary: "Prints the next run times of each entry of a beat schedule file (no Redis needed).",
-            options: options)
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: "\(program) schedule", usage: "celeriac schedule FILE [--count N]",
+                summary: "Prints the next run times of each entry of a beat schedule file (no Redis needed).",
+                options: options)
+        } catch {
+            return error.status
+        }
         do {
             guard commandLine.positionals.count == 1, let path = commandLine.positionals.first else {
                 throw UsageError("give exactly one schedule file")
@@ -173,16 +187,21 @@ struct CeleriacCommand {
     }
 
     static func ping(_ arguments: [String]) async {
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: "\(program) ping", usage: "celeriac ping [--broker URL] [--backend URL]",
-            summary: """
-                Connects to the broker and, if it is another server or database, the result backend,
-                sends PING and prints the reply, the Redis version and the round-trip time.
-                """,
-            options: ConnectionSettings.options + [
-                CommandLineOption("timeout", value: "SECONDS", help: "Connect and reply timeout (default 5)."),
-                CommandLineOption("json", help: "Print the replies as JSON."),
-            ])
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: "\(program) ping", usage: "celeriac ping [--broker URL] [--backend URL]",
+                summary: """
+                    Connects to the broker and, if it is another server or database, the result backend,
+                    sends PING and prints the reply, the Redis version and the round-trip time.
+                    """,
+                options: ConnectionSettings.options + [
+                    CommandLineOption("timeout", value: "SECONDS", help: "Connect and reply timeout (default 5)."),
+                    CommandLineOption("json", help: "Print the replies as JSON."),
+                ])
+        } catch {
+            exit(error.status)
+        }
         let timeout: Int
         do {
             timeout = try commandLine.integer("timeout", in: 1...3600) ?? 5
@@ -195,7 +214,12 @@ struct CeleriacCommand {
         if settings.backendURL != settings.brokerURL { targets.append(("backend", settings.backendURL)) }
         var replies = JSONObject()
         for (role, url) in targets {
-            let report = await CommandLineTool.pingOrExit(url, role: role, program: program, timeout: .seconds(timeout))
+            let report: RedisPing.Report
+            do {
+                report = try await CommandLineTool.ping(url, role: role, program: program, timeout: .seconds(timeout))
+            } catch {
+                exit(error.status)
+            }
             let milliseconds = Double(report.roundTrip.components.seconds) * 1000
                 + Double(report.roundTrip.components.attoseconds) / 1e15
             if commandLine.flag("json") {
@@ -214,13 +238,18 @@ struct CeleriacCommand {
 
     /// Runs `celeriac call`; returns the exit status (the app is closed before exiting).
     static func call(_ arguments: [String]) async -> Int32 {
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: "\(program) call", usage: "celeriac call <task> [options]",
-            summary: """
-                Sends the task <task> to the broker and prints its id. With --wait, waits for the result
-                and prints it as JSON; a failed or revoked task prints its error and exits with 1.
-                """,
-            options: ConnectionSettings.options + CallArguments.options)
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: "\(program) call", usage: "celeriac call <task> [options]",
+                summary: """
+                    Sends the task <task> to the broker and prints its id. With --wait, waits for the result
+                    and prints it as JSON; a failed or revoked task prints its error and exits with 1.
+                    """,
+                options: ConnectionSettings.options + CallArguments.options)
+        } catch {
+            return error.status
+        }
         let call: CallArguments
         do {
             call = try CallArguments(commandLine)
@@ -262,9 +291,14 @@ struct CeleriacCommand {
             CommandLineOption("timeout", value: "SECONDS", help: "With --wait: give up after this long (exit 1)."),
             CommandLineOption("json", help: "Print the stored value as JSON, as Celery stores it."),
         ]
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: "\(program) result", usage: "celeriac result <task id> [--wait] [--json]",
-            summary: "Prints the state of a task and its result, progress meta or error.", options: options)
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: "\(program) result", usage: "celeriac result <task id> [--wait] [--json]",
+                summary: "Prints the state of a task and its result, progress meta or error.", options: options)
+        } catch {
+            return error.status
+        }
         guard commandLine.positionals.count == 1, let id = commandLine.positionals.first else {
             StandardStreams.printError("expected one task id; run 'celeriac result --help'", program: program)
             exit(ExitStatus.usage)

@@ -60,10 +60,15 @@ public enum BeatCommand {
     /// runs a ``Beat`` replica until SIGTERM/SIGINT. Returns the exit status: 0 after a clean stop,
     /// 1 when Redis cannot be reached, 2 for a usage error or a bad schedule.
     public static func run(program: String, arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Int32 {
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: program, usage: "\(program) --schedule FILE [options]",
-            summary: "Celeriac beat: sends periodic tasks; run any number of replicas, one leads.",
-            options: ConnectionSettings.options + options)
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: program, usage: "\(program) --schedule FILE [options]",
+                summary: "Celeriac beat: sends periodic tasks; run any number of replicas, one leads.",
+                options: ConnectionSettings.options + options)
+        } catch {
+            return error.status
+        }
         let schedule: BeatSchedule
         let logLevel: LogLevel
         let count: Int

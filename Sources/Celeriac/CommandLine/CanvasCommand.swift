@@ -12,14 +12,19 @@ public enum CanvasCommand {
     /// `celeriac apply SIGNATURE [--wait [--progress]]`: applies a canvas given as Celery's
     /// signature JSON (or `@FILE`), prints what to wait on, and with `--wait` its result.
     public static func apply(program: String, arguments: [String]) async -> Int32 {
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: program, usage: "celeriac apply '<signature JSON>'|@FILE [--wait [--progress]]",
-            summary: """
-                Applies a task, chain, group or chord given as Celery's signature dict, e.g.
-                '{"task": "celery.chord", "kwargs": {"header": [...], "body": {...}}, "subtask_type": "chord"}'.
-                Prints the id to wait on (task, last chain step, group id, chord body and group id).
-                """,
-            options: ConnectionSettings.options + applyOptions)
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: program, usage: "celeriac apply '<signature JSON>'|@FILE [--wait [--progress]]",
+                summary: """
+                    Applies a task, chain, group or chord given as Celery's signature dict, e.g.
+                    '{"task": "celery.chord", "kwargs": {"header": [...], "body": {...}}, "subtask_type": "chord"}'.
+                    Prints the id to wait on (task, last chain step, group id, chord body and group id).
+                    """,
+                options: ConnectionSettings.options + applyOptions)
+        } catch {
+            return error.status
+        }
         let signature: Signature
         let timeout: Duration?
         do {
@@ -102,10 +107,15 @@ public enum CanvasCommand {
 
     /// `celeriac progress GROUP_ID`: how far a running chord is (from its counter), or a saved group.
     public static func progress(program: String, arguments: [String]) async -> Int32 {
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: program, usage: "celeriac progress <group id> [--json]",
-            summary: "Prints '<completed>/<total>' of a chord while it runs, or of a group saved with GroupResult.save().",
-            options: ConnectionSettings.options + [CommandLineOption("json", help: "Print the progress as JSON.")])
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: program, usage: "celeriac progress <group id> [--json]",
+                summary: "Prints '<completed>/<total>' of a chord while it runs, or of a group saved with GroupResult.save().",
+                options: ConnectionSettings.options + [CommandLineOption("json", help: "Print the progress as JSON.")])
+        } catch {
+            return error.status
+        }
         guard commandLine.positionals.count == 1, let groupID = commandLine.positionals.first else {
             StandardStreams.printError("give one group id; run '\(program) --help'", program: program)
             return ExitStatus.usage
@@ -147,13 +157,18 @@ public enum CanvasCommand {
     /// `celeriac watch ID`: follows a task (its state, and a bar for PROGRESS `current`/`total`
     /// meta), a running chord or a saved group (a bar of finished tasks) until it is done.
     public static func watch(program: String, arguments: [String]) async -> Int32 {
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: program, usage: "celeriac watch <task id | group id> [--timeout S] [--json]",
-            summary: "Follows a task, a running chord or a saved group until it is done, with a progress bar.",
-            options: ConnectionSettings.options + [
-                CommandLineOption("timeout", value: "SECONDS", help: "Give up after this long (exit 1)."),
-                CommandLineOption("json", help: "Print each change as a JSON line instead of a bar."),
-            ])
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: program, usage: "celeriac watch <task id | group id> [--timeout S] [--json]",
+                summary: "Follows a task, a running chord or a saved group until it is done, with a progress bar.",
+                options: ConnectionSettings.options + [
+                    CommandLineOption("timeout", value: "SECONDS", help: "Give up after this long (exit 1)."),
+                    CommandLineOption("json", help: "Print each change as a JSON line instead of a bar."),
+                ])
+        } catch {
+            return error.status
+        }
         guard commandLine.positionals.count == 1, let id = commandLine.positionals.first else {
             StandardStreams.printError("give one task or group id; run '\(program) --help'", program: program)
             return ExitStatus.usage

@@ -2,23 +2,31 @@ import Dispatch
 import Foundation
 import RESP
 
+/// A command line answered before the command ran (`--help`, `--version`, a usage error, an
+/// unreachable Redis): what a person needs is printed, and the command returns `status` as its
+/// exit status. The library never exits the process itself; executables exit with the status.
+public struct CommandLineExit: Error, Sendable, Hashable {
+    public let status: Int32
+}
+
 /// Start-up steps every Celeriac executable shares: standard options, help, version, usage errors,
-/// and reaching Redis. Each prints what a person needs and exits with the documented status.
+/// and reaching Redis. Each prints what a person needs and gives the documented status.
 public enum CommandLineTool {
-    /// Parses `arguments` against `options` plus `--help` and `--version`. Prints the help (built from
-    /// `usage`, `summary` and the options table) or the version and exits 0 when asked; prints a usage
-    /// error and exits 2 for a bad command line; otherwise returns the parsed command line.
-    public static func parseOrExit(
+    /// Parses `arguments` against `options` plus `--help` and `--version`.
+    /// - Returns: the parsed command line.
+    /// - Throws: ``CommandLineExit`` with status 0 after printing the help (built from `usage`,
+    ///   `summary` and the options table) or the version; with status 2 after printing a usage error.
+    public static func parse(
         _ arguments: some Sequence<String>, program: String, usage: String, summary: String,
         options: [CommandLineOption]
-    ) -> ParsedCommandLine {
+    ) throws(CommandLineExit) -> ParsedCommandLine {
         let allOptions = options + [.help, .version]
         let commandLine: ParsedCommandLine
         do {
             commandLine = try ParsedCommandLine(arguments, options: allOptions)
         } catch {
             StandardStreams.printError("\(error); run '\(program) --help'", program: program)
-            exit(ExitStatus.usage)
+            throw CommandLineExit(status: ExitStatus.usage)
         }
         if commandLine.flag("help") {
             StandardStreams.printLine("""
@@ -29,28 +37,30 @@ public enum CommandLineTool {
                 Options:
                 \(ParsedCommandLine.helpText(for: allOptions))
                 """)
-            exit(ExitStatus.success)
+            throw CommandLineExit(status: ExitStatus.success)
         }
         if commandLine.flag("version") {
             StandardStreams.printLine(CeleriacVersion.line(for: program))
-            exit(ExitStatus.success)
+            throw CommandLineExit(status: ExitStatus.success)
         }
         return commandLine
     }
 
-    /// Pings the Redis server at `url`. Returns the report; on failure prints one line and exits:
-    /// 2 for a malformed URL, 1 for an unreachable or refusing server.
-    public static func pingOrExit(
+    /// Pings the Redis server at `url`.
+    /// - Returns: the report.
+    /// - Throws: ``CommandLineExit`` after printing one line: status 2 for a malformed URL, 1 for
+    ///   an unreachable or refusing server.
+    public static func ping(
         _ url: String, role: String, program: String, timeout: Duration = .seconds(5)
-    ) async -> RedisPing.Report {
+    ) async throws(CommandLineExit) -> RedisPing.Report {
         do {
             return try await RedisPing.ping(url: url, timeout: timeout)
         } catch let error as RedisClientError where error.code == .invalidConfiguration {
             StandardStreams.printError("\(error)", program: program)
-            exit(ExitStatus.usage)
+            throw CommandLineExit(status: ExitStatus.usage)
         } catch {
             StandardStreams.printError("cannot reach the \(role): \(error)", program: program)
-            exit(ExitStatus.failure)
+            throw CommandLineExit(status: ExitStatus.failure)
         }
     }
 

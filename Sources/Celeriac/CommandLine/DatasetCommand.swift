@@ -8,19 +8,24 @@ public enum DatasetCommand {
             StandardStreams.printError("usage: celeriac dataset generate --items N --output PATH", program: program)
             return arguments.first == "--help" ? ExitStatus.success : ExitStatus.usage
         }
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments.dropFirst(), program: "\(program) generate",
-            usage: "celeriac dataset generate --items N [--seed S] [--format jsonl|csv] --output PATH",
-            summary: """
-                Writes realistic test data: ids, names, emails (some invalid), ages, scores, amounts, categories,
-                timestamps, with a share of missing fields and wrong types. The same seed writes the same file.
-                """,
-            options: [
-                CommandLineOption("items", short: "n", value: "N", help: "How many items."),
-                CommandLineOption("seed", value: "S", help: "Random seed (default 42)."),
-                CommandLineOption("format", value: "jsonl|csv", help: "File format (default jsonl)."),
-                CommandLineOption("output", short: "o", value: "PATH", help: "The file to write."),
-            ])
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments.dropFirst(), program: "\(program) generate",
+                usage: "celeriac dataset generate --items N [--seed S] [--format jsonl|csv] --output PATH",
+                summary: """
+                    Writes realistic test data: ids, names, emails (some invalid), ages, scores, amounts, categories,
+                    timestamps, with a share of missing fields and wrong types. The same seed writes the same file.
+                    """,
+                options: [
+                    CommandLineOption("items", short: "n", value: "N", help: "How many items."),
+                    CommandLineOption("seed", value: "S", help: "Random seed (default 42)."),
+                    CommandLineOption("format", value: "jsonl|csv", help: "File format (default jsonl)."),
+                    CommandLineOption("output", short: "o", value: "PATH", help: "The file to write."),
+                ])
+        } catch {
+            return error.status
+        }
         do {
             guard let items = try commandLine.integer("items", in: 0...1_000_000_000) else { throw UsageError("give --items N") }
             guard let output = commandLine.value("output") else { throw UsageError("give --output PATH") }

@@ -26,19 +26,24 @@ public enum DemoCommand {
     ]
 
     public static func run(program: String, arguments: [String]) async -> Int32 {
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: program, usage: "celeriac demo [--items N] [--workers N] [--broker URL]",
-            summary: """
-                Runs the main job on this machine: finds a Redis at --broker (or starts a private redis-server),
-                starts worker processes, generates a dataset, runs validation and analysis jobs over it with live
-                progress, and prints the results and a statistics table. Ctrl-C cancels the jobs and stops
-                everything the demo started.
-                """,
-            options: ConnectionSettings.options + [
-                CommandLineOption("items", short: "n", value: "N", help: "Items to generate (default 1000000)."),
-                CommandLineOption("workers", value: "N", help: "Worker processes to start, one slot each (default 2)."),
-                CommandLineOption("keep", help: "Keep the generated data and logs (the path is printed)."),
-            ])
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: program, usage: "celeriac demo [--items N] [--workers N] [--broker URL]",
+                summary: """
+                    Runs the main job on this machine: finds a Redis at --broker (or starts a private redis-server),
+                    starts worker processes, generates a dataset, runs validation and analysis jobs over it with live
+                    progress, and prints the results and a statistics table. Ctrl-C cancels the jobs and stops
+                    everything the demo started.
+                    """,
+                options: ConnectionSettings.options + [
+                    CommandLineOption("items", short: "n", value: "N", help: "Items to generate (default 1000000)."),
+                    CommandLineOption("workers", value: "N", help: "Worker processes to start, one slot each (default 2)."),
+                    CommandLineOption("keep", help: "Keep the generated data and logs (the path is printed)."),
+                ])
+        } catch {
+            return error.status
+        }
         let items: Int
         let workers: Int
         do {

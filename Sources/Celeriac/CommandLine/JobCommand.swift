@@ -100,15 +100,20 @@ public enum JobCommand {
     }
 
     static func run(program: String, arguments: [String]) async -> Int32 {
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: program,
-            usage: "celeriac job run --function NAME --input PATH|redis-list:KEY [--params JSON|@FILE] [--wait] [--json]",
-            summary: """
-                Submits a job: the dataset is split into partitions, one celeriac.jobs.map task each, and a
-                celeriac.jobs.reduce task combines their summaries. Prints the job id; with --wait, a live
-                progress bar (partitions, items/s, ETA), then the result. Ctrl-C while waiting cancels the job.
-                """,
-            options: runOptions)
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: program,
+                usage: "celeriac job run --function NAME --input PATH|redis-list:KEY [--params JSON|@FILE] [--wait] [--json]",
+                summary: """
+                    Submits a job: the dataset is split into partitions, one celeriac.jobs.map task each, and a
+                    celeriac.jobs.reduce task combines their summaries. Prints the job id; with --wait, a live
+                    progress bar (partitions, items/s, ETA), then the result. Ctrl-C while waiting cancels the job.
+                    """,
+                options: runOptions)
+        } catch {
+            return error.status
+        }
         return await CommandLineTool.withApp(commandLine, program: program) { app in
             let spec = try spec(commandLine)
             let timeout = try commandLine.duration("timeout")
@@ -159,23 +164,29 @@ public enum JobCommand {
     }
 
     /// Parses a command taking one job id and `--json`.
+    /// - Throws: ``CommandLineExit`` as ``CommandLineTool/parse(_:program:usage:summary:options:)``,
+    ///   and with status 2 when there is not exactly one id.
     private static func idCommand(program: String, arguments: [String], summary: String, extra: [CommandLineOption] = [])
-        -> (ParsedCommandLine, String?)
+        throws(CommandLineExit) -> (ParsedCommandLine, String)
     {
-        let commandLine = CommandLineTool.parseOrExit(
+        let commandLine = try CommandLineTool.parse(
             arguments, program: program, usage: "\(program) JOB_ID [--json]", summary: summary,
             options: ConnectionSettings.options + [CommandLineOption("json", help: "Print JSON.")] + extra)
         guard commandLine.positionals.count == 1 else {
             StandardStreams.printError("give one job id; run '\(program) --help'", program: program)
-            return (commandLine, nil)
+            throw CommandLineExit(status: ExitStatus.usage)
         }
         return (commandLine, commandLine.positionals[0])
     }
 
     static func status(program: String, arguments: [String]) async -> Int32 {
-        let (commandLine, id) = idCommand(
-            program: program, arguments: arguments, summary: "Prints a job's state and progress (also of a Python-built job chord).")
-        guard let id else { return ExitStatus.usage }
+        let (commandLine, id): (ParsedCommandLine, String)
+        do {
+            (commandLine, id) = try idCommand(
+                program: program, arguments: arguments, summary: "Prints a job's state and progress (also of a Python-built job chord).")
+        } catch {
+            return error.status
+        }
         return await CommandLineTool.withApp(commandLine, program: program) { app in
             let status = try await app.jobs.job(id).status()
             if commandLine.flag("json") {
@@ -203,10 +214,14 @@ public enum JobCommand {
     }
 
     static func result(program: String, arguments: [String]) async -> Int32 {
-        let (commandLine, id) = idCommand(
-            program: program, arguments: arguments, summary: "Waits for a job to finish and prints its result.",
-            extra: [CommandLineOption("timeout", value: "SECONDS", help: "Give up after this long (exit 1).")])
-        guard let id else { return ExitStatus.usage }
+        let (commandLine, id): (ParsedCommandLine, String)
+        do {
+            (commandLine, id) = try idCommand(
+                program: program, arguments: arguments, summary: "Waits for a job to finish and prints its result.",
+                extra: [CommandLineOption("timeout", value: "SECONDS", help: "Give up after this long (exit 1).")])
+        } catch {
+            return error.status
+        }
         return await CommandLineTool.withApp(commandLine, program: program) { app in
             let result = try await app.jobs.job(id).result(timeout: try commandLine.duration("timeout"))
             StandardStreams.printLine(commandLine.flag("json") ? result.serializedString : result.prettyPrinted())
@@ -215,8 +230,12 @@ public enum JobCommand {
     }
 
     static func cancel(program: String, arguments: [String]) async -> Int32 {
-        let (commandLine, id) = idCommand(program: program, arguments: arguments, summary: "Cancels a job.")
-        guard let id else { return ExitStatus.usage }
+        let (commandLine, id): (ParsedCommandLine, String)
+        do {
+            (commandLine, id) = try idCommand(program: program, arguments: arguments, summary: "Cancels a job.")
+        } catch {
+            return error.status
+        }
         return await CommandLineTool.withApp(commandLine, program: program) { app in
             let job = app.jobs.job(id)
             let moved = try await job.cancel()
@@ -231,11 +250,16 @@ public enum JobCommand {
     }
 
     static func list(program: String, arguments: [String]) async -> Int32 {
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: program, usage: "\(program) [--limit N] [--json]", summary: "Lists the most recent jobs, newest first.",
-            options: ConnectionSettings.options + [
-                CommandLineOption("limit", value: "N", help: "How many (default 20)."), CommandLineOption("json", help: "Print JSON."),
-            ])
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: program, usage: "\(program) [--limit N] [--json]", summary: "Lists the most recent jobs, newest first.",
+                options: ConnectionSettings.options + [
+                    CommandLineOption("limit", value: "N", help: "How many (default 20)."), CommandLineOption("json", help: "Print JSON."),
+                ])
+        } catch {
+            return error.status
+        }
         return await CommandLineTool.withApp(commandLine, program: program) { app in
             let jobs = try await app.jobs.list(limit: try commandLine.integer("limit", in: 1...1000) ?? 20)
             if commandLine.flag("json") {
@@ -260,10 +284,15 @@ public enum JobCommand {
     }
 
     static func stats(program: String, arguments: [String]) async -> Int32 {
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: program, usage: "\(program) [--json]",
-            summary: "Totals over all finished jobs: by outcome, items, time, items per second per function.",
-            options: ConnectionSettings.options + [CommandLineOption("json", help: "Print JSON.")])
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: program, usage: "\(program) [--json]",
+                summary: "Totals over all finished jobs: by outcome, items, time, items per second per function.",
+                options: ConnectionSettings.options + [CommandLineOption("json", help: "Print JSON.")])
+        } catch {
+            return error.status
+        }
         return await CommandLineTool.withApp(commandLine, program: program) { app in
             let statistics = try await app.jobs.statistics()
             if commandLine.flag("json") {

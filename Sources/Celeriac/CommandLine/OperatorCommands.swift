@@ -121,8 +121,13 @@ public enum OperatorCommands {
         program: String, arguments: [String], usage: String, summary: String,
         _ body: (ControlClient, ParsedCommandLine, [String]?, Duration) async throws -> Void
     ) async -> Int32 {
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: program, usage: usage, summary: summary, options: ConnectionSettings.options + nodeOptions)
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: program, usage: usage, summary: summary, options: ConnectionSettings.options + nodeOptions)
+        } catch {
+            return error.status
+        }
         let destination = commandLine.list("destination")
         let timeout: Duration
         do {
@@ -251,8 +256,13 @@ public enum OperatorCommands {
         program: String, arguments: [String], usage: String, summary: String, options: [CommandLineOption],
         _ body: (BrokerAdmin, ParsedCommandLine) async throws -> Void
     ) async -> Int32 {
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: program, usage: usage, summary: summary, options: ConnectionSettings.options + options)
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: program, usage: usage, summary: summary, options: ConnectionSettings.options + options)
+        } catch {
+            return error.status
+        }
         return await CommandLineTool.withApp(commandLine, program: program) { app in
             try await body(BrokerAdmin(broker: app.broker), commandLine)
             return ExitStatus.success
@@ -264,14 +274,19 @@ public enum OperatorCommands {
     /// `celeriac events [--count N]`: prints live events (Celeriac and Python workers, producers)
     /// one per line until interrupted or N were printed.
     public static func events(program: String, arguments: [String]) async -> Int32 {
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: program, usage: "celeriac events [--type PREFIX] [--count N] [--json]",
-            summary: "Prints the events workers send (worker-heartbeat, task-succeeded, ...) as they come.",
-            options: ConnectionSettings.options + [
-                CommandLineOption("count", value: "N", help: "Stop after N events."),
-                CommandLineOption("type", value: "PREFIX", help: "Only events whose type starts so, e.g. task- or worker-heartbeat."),
-                CommandLineOption("json", help: "Print each event as its JSON object."),
-            ])
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: program, usage: "celeriac events [--type PREFIX] [--count N] [--json]",
+                summary: "Prints the events workers send (worker-heartbeat, task-succeeded, ...) as they come.",
+                options: ConnectionSettings.options + [
+                    CommandLineOption("count", value: "N", help: "Stop after N events."),
+                    CommandLineOption("type", value: "PREFIX", help: "Only events whose type starts so, e.g. task- or worker-heartbeat."),
+                    CommandLineOption("json", help: "Print each event as its JSON object."),
+                ])
+        } catch {
+            return error.status
+        }
         return await CommandLineTool.withApp(commandLine, program: program) { app in
             let count = try commandLine.integer("count", in: 1...100_000_000)
             let prefix = commandLine.value("type") ?? ""

@@ -18,15 +18,21 @@ public enum WorkerCommand {
     /// Parses the command line (``WorkerArguments`` + `--broker`/`--backend`), registers the
     /// tasks, runs a ``Worker`` until SIGTERM/SIGINT (the first warm, the second cold), and returns
     /// the exit status: 0 after a clean shutdown, 1 when Redis cannot be reached at start or
-    /// `register` throws (a name registered twice), 2 for a usage error. (`--help` and `--version` print and exit 0 at once.)
+    /// `register` throws (a name registered twice), 2 for a usage error; `--help` and `--version`
+    /// print and return 0 at once. It never exits the process: the caller exits with the status.
     public static func run(
         program: String, arguments: [String] = Array(CommandLine.arguments.dropFirst()),
         register: @Sendable (TaskRegistry) throws -> Void
     ) async -> Int32 {
-        let commandLine = CommandLineTool.parseOrExit(
-            arguments, program: program, usage: "\(program) [options]",
-            summary: "A Celeriac worker: runs tasks from Celery-compatible Redis queues and stores their results.",
-            options: ConnectionSettings.options + WorkerArguments.options)
+        let commandLine: ParsedCommandLine
+        do {
+            commandLine = try CommandLineTool.parse(
+                arguments, program: program, usage: "\(program) [options]",
+                summary: "A Celeriac worker: runs tasks from Celery-compatible Redis queues and stores their results.",
+                options: ConnectionSettings.options + WorkerArguments.options)
+        } catch {
+            return error.status
+        }
         let workerArguments: WorkerArguments
         do {
             workerArguments = try WorkerArguments(commandLine)
