@@ -226,17 +226,22 @@ struct JSONParser {
             guard position < end else { throw error("unterminated escape") }
             let escape = bytes[position]
             position += 1
-            switch escape {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                continue
-            case UInt8(ascii: "u"):
-                _ = try parseHex4()
-            default:
-                throw error("invalid escape '\\\(Unicode.Scalar(escape))'")
-            }
+            if Self.isSingleCharacterEscape(escape) { continue }
+            guard escape == UInt8(ascii: "u") else { throw error("invalid escape '\\\(Unicode.Scalar(escape))'") }
+            _ = try parseHex4()
         }
         throw error("unterminated string")
+    }
+
+    /// Whether `\` and `byte` is one of JSON's escapes of one character (`\"`, `\n`, ...; `\u`
+    /// takes four hex digits more).
+    static func isSingleCharacterEscape(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+            UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            true
+        default: false
+        }
     }
 
     private mutating func parseArray() throws -> JSONValue {
@@ -387,24 +392,5 @@ struct JSONParser {
         if isInteger, let integer = Int(text) { return .integer(integer) }
         guard let double = Double(text) else { throw error("invalid number '\(text)'") }
         return .double(double)
-    }
-}
-
-/// The top-level members a record parse builds (``JSONParser/parseRecord(_:in:layouts:keep:)``),
-/// matched by their UTF-8 bytes as Python compares keys.
-struct JSONFieldFilter: Sendable {
-    let names: Set<String>
-    private let encoded: [[UInt8]]
-
-    /// Keeps no member.
-    static let nothing = JSONFieldFilter([])
-
-    init(_ names: Set<String>) {
-        self.names = names
-        self.encoded = names.map { Array($0.utf8) }
-    }
-
-    func matches(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
-        encoded.contains { $0.count == range.count && $0.elementsEqual(bytes[range]) }
     }
 }

@@ -253,18 +253,11 @@ private struct Cursor {
             guard index < end else { return nil }
             let escape = bytes[index]
             index += 1
-            switch escape {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                continue
-            case UInt8(ascii: "u"):
-                guard end - index >= 4 else { return nil }
-                for _ in 0..<4 {
-                    guard bytes[index].isHexDigit else { return nil }
-                    index += 1
-                }
-            default:
-                return nil
+            if JSONParser.isSingleCharacterEscape(escape) { continue }
+            guard escape == UInt8(ascii: "u"), end - index >= 4 else { return nil }
+            for _ in 0..<4 {
+                guard bytes[index].isHexDigit else { return nil }
+                index += 1
             }
         }
         return nil
