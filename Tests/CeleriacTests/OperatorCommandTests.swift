@@ -161,6 +161,11 @@ import Testing
             try await group.save()
             let revoked = try await celeriac(["revoke", "--group", group.id, "--json"], harness)
             #expect(try JSONValue(parsing: revoked.standardOutput) == .array(group.results.map { .string($0.id) }))
+            // Each message is refused on arrival (the revoke came first) or parked until its ETA
+            // (it came after): wait for both to be one or the other, then make the parked ones due.
+            #expect(try await eventually(attempts: 750) {
+                try await group.states().filter { $0 == .revoked }.count + harness.redis.zcard("celeriac.scheduled") == 2
+            })
             try await harness.makeScheduledMessagesDue()
             #expect(try await eventually { try await group.states() == [.revoked, .revoked] })
             let missing = try await celeriac(["revoke", "--group", "no-such-group"], harness)
