@@ -2,7 +2,7 @@
 # Runs Celeriac's whole test suite. On a fresh Debian machine it first installs what is missing
 # (as root; otherwise it says what to install) and makes the Python venv for the interop checks.
 #
-#   scripts/test.sh            unit + integration tests, then the same suite under AddressSanitizer
+#   scripts/test.sh            format check, unit + integration tests, then the suite under AddressSanitizer
 #   CELERIAC_ASAN=0 scripts/test.sh    skip the AddressSanitizer pass
 #   CELERIAC_FUZZ=0 scripts/test.sh    skip the bounded fuzzing run (scripts/fuzz.sh, 60 s a target)
 #
@@ -15,6 +15,14 @@ ensure_swift
 ensure_system_packages
 ensure_python_venv
 trap stop_stray_test_servers EXIT
+
+# Formatting and the style rules of .swift-format, on the library and executables (seconds).
+if swift format --version >/dev/null 2>&1; then
+    say "checking the format of Sources/ (swift format lint --strict)"
+    swift format lint --strict --recursive Sources
+else
+    say "swift format is not in this toolchain: format check skipped"
+fi
 
 say "building (debug)"
 swift build --build-tests

@@ -100,11 +100,12 @@ struct CeleriacCommand {
 
     /// `celeriac revoke <id>... [--terminate]`: revokes the tasks on every worker, now and later.
     static func revoke(_ arguments: [String]) async -> Int32 {
-        let options = ConnectionSettings.options + [
-            CommandLineOption("terminate", help: "Also stop the tasks where they run now."),
-            CommandLineOption("group", value: "GROUP_ID", help: "Revoke every member of a saved group (GroupResult.save())."),
-            CommandLineOption("json", help: "Print the revoked ids as a JSON array."),
-        ]
+        let options =
+            ConnectionSettings.options + [
+                CommandLineOption("terminate", help: "Also stop the tasks where they run now."),
+                CommandLineOption("group", value: "GROUP_ID", help: "Revoke every member of a saved group (GroupResult.save())."),
+                CommandLineOption("json", help: "Print the revoked ids as a JSON array."),
+            ]
         let commandLine: ParsedCommandLine
         do {
             commandLine = try CommandLineTool.parse(
@@ -220,7 +221,8 @@ struct CeleriacCommand {
             } catch {
                 exit(error.status)
             }
-            let milliseconds = Double(report.roundTrip.components.seconds) * 1000
+            let milliseconds =
+                Double(report.roundTrip.components.seconds) * 1000
                 + Double(report.roundTrip.components.attoseconds) / 1e15
             if commandLine.flag("json") {
                 replies[role] = [
@@ -286,11 +288,12 @@ struct CeleriacCommand {
 
     /// Runs `celeriac result`; returns the exit status (the app is closed before exiting).
     static func result(_ arguments: [String]) async -> Int32 {
-        let options = ConnectionSettings.options + [
-            CommandLineOption("wait", short: "w", help: "Wait until the task is ready (SUCCESS, FAILURE, REVOKED)."),
-            CommandLineOption("timeout", value: "SECONDS", help: "With --wait: give up after this long (exit 1)."),
-            CommandLineOption("json", help: "Print the stored value as JSON, as Celery stores it."),
-        ]
+        let options =
+            ConnectionSettings.options + [
+                CommandLineOption("wait", short: "w", help: "Wait until the task is ready (SUCCESS, FAILURE, REVOKED)."),
+                CommandLineOption("timeout", value: "SECONDS", help: "With --wait: give up after this long (exit 1)."),
+                CommandLineOption("json", help: "Print the stored value as JSON, as Celery stores it."),
+            ]
         let commandLine: ParsedCommandLine
         do {
             commandLine = try CommandLineTool.parse(
@@ -324,7 +327,8 @@ struct CeleriacCommand {
             if wait {
                 meta = try await app.backend.waitForReadyState(of: id, timeout: timeout)
             } else {
-                meta = try await app.backend.meta(for: id)
+                meta =
+                    try await app.backend.meta(for: id)
                     ?? TaskResultMeta(taskID: id, state: .pending, result: nil)
             }
             if json {

@@ -2,9 +2,9 @@ import CHiredis
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Owns one hiredis `redisContext` in blocking mode. Every raw hiredis call of the client goes
@@ -310,9 +310,10 @@ final class HiredisContext {
             return .integer(Int(node.integer))
         case REDIS_REPLY_ARRAY:
             guard let elements = node.element else { return .array([]) }
-            return .array((0..<node.elements).map { index in
-                elements[index].map { value(of: $0) } ?? .null
-            })
+            return .array(
+                (0..<node.elements).map { index in
+                    elements[index].map { value(of: $0) } ?? .null
+                })
         default:
             return .null
         }

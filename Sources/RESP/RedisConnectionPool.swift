@@ -142,7 +142,10 @@ public final class RedisConnectionPool: RedisCommandSender {
     public func close() async {
         let (idle, waiters) = state.withLock { state in
             state.isClosed = true
-            defer { state.idle = []; state.waiters = [] }
+            defer {
+                state.idle = []
+                state.waiters = []
+            }
             return (state.idle, state.waiters)
         }
         for waiter in waiters {
@@ -200,8 +203,9 @@ public final class RedisConnectionPool: RedisCommandSender {
             if let nextAttempt, nextAttempt > .now {
                 if nextAttempt > deadline {
                     giveUpSlot()
-                    throw state.withLock { $0.lastError } ?? RedisClientError(
-                        .connectionFailed, "Redis at \(redis.redactedURL) is unreachable")
+                    throw state.withLock { $0.lastError }
+                        ?? RedisClientError(
+                            .connectionFailed, "Redis at \(redis.redactedURL) is unreachable")
                 }
                 do {
                     try await Task.sleep(until: nextAttempt, clock: .continuous)
@@ -245,10 +249,12 @@ public final class RedisConnectionPool: RedisCommandSender {
         // Captures self strongly: the timer is always cancelled below, so it cannot outlive the wait.
         let timer = Task {
             try await Task.sleep(until: deadline, clock: .continuous)
-            self.failWaiter(id, with: RedisClientError(
-                .poolExhausted,
-                "no Redis connection became free within \(self.configuration.acquireTimeout) "
-                    + "(pool of \(self.configuration.maximumConnections))"))
+            self.failWaiter(
+                id,
+                with: RedisClientError(
+                    .poolExhausted,
+                    "no Redis connection became free within \(self.configuration.acquireTimeout) "
+                        + "(pool of \(self.configuration.maximumConnections))"))
         }
         defer { timer.cancel() }
         return try await withTaskCancellationHandler {

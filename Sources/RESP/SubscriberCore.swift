@@ -3,9 +3,9 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The shared state and the I/O thread of a ``RedisSubscriber``.
@@ -172,8 +172,10 @@ final class SubscriberCore: Sendable {
 
     private func failWaiter(_ id: UInt64, timedOutAfter timeout: Duration) {
         let reason = state.withLock { $0.lastError.map { ": \($0.message)" } ?? "" }
-        failWaiter(id, with: RedisClientError(
-            .timeout, "Redis at \(configuration.redactedURL) did not confirm the subscription within \(timeout)\(reason)"))
+        failWaiter(
+            id,
+            with: RedisClientError(
+                .timeout, "Redis at \(configuration.redactedURL) did not confirm the subscription within \(timeout)\(reason)"))
     }
 
     /// Fails one waiter and drops the names it was still waiting for from the subscriptions.
@@ -280,7 +282,12 @@ final class SubscriberCore: Sendable {
 
     private let dropped = Mutex(0)
 
-    func takeDropped() -> Int { dropped.withLock { count in defer { count = 0 }; return count } }
+    func takeDropped() -> Int {
+        dropped.withLock { count in
+            defer { count = 0 }
+            return count
+        }
+    }
 
     private func deliver(_ event: RedisSubscriber.Event) {
         switch delivery {

@@ -67,7 +67,8 @@ public struct ChordCounter: Sendable {
     // KEYS: .j .t .s .d group .c; ARGV: task id, entry, "1" (ordered), index, expiry, group expiry,
     // claim expiry, claim token. Returns {recorded (-1: chord already done), size correction, size, claimed}.
     // Same keys, members and claim rules as Celery's CHORD_PART_RETURN_LUA.
-    private static let partReturnScript = RedisScript("""
+    private static let partReturnScript = RedisScript(
+        """
         if redis.call('GET', KEYS[6]) == 'done' then return {-1, false, false, 0} end
         local member = ARGV[1] .. ':' .. ARGV[4]
         if redis.call('SISMEMBER', KEYS[4], member) == 0 then
@@ -97,7 +98,8 @@ public struct ChordCounter: Sendable {
 
     // KEYS: .c .s; ARGV: token, seconds. Extends our claim, or retakes an expired one while the
     // chord is still open (Celery's CHORD_CLAIM_EXTEND_LUA).
-    private static let extendClaimScript = RedisScript("""
+    private static let extendClaimScript = RedisScript(
+        """
         local holder = redis.call('GET', KEYS[1])
         if holder == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
         if not holder and redis.call('EXISTS', KEYS[2]) == 1 then
@@ -108,7 +110,8 @@ public struct ChordCounter: Sendable {
 
     // KEYS: .c .j .t .s .d; ARGV: token, done seconds. Removes the chord's data and marks it done
     // if the claim is still ours (Celery's CHORD_CLEANUP_LUA).
-    private static let cleanupScript = RedisScript("""
+    private static let cleanupScript = RedisScript(
+        """
         if redis.call('GET', KEYS[1]) == ARGV[1] then
             redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
             if tonumber(ARGV[2]) > 0 then redis.call('SET', KEYS[1], 'done', 'EX', ARGV[2]) end

@@ -49,7 +49,8 @@ public final class RedisResultBackend: Sendable {
     // one `SET ... GET` (the state it replaced comes back in the same command): a SUCCESS it
     // replaced, which is rare (a redelivered task finishing again), is put back at once, inside
     // the script, with its expiry restarted.
-    private static let storeScript = RedisScript("""
+    private static let storeScript = RedisScript(
+        """
         local ttl = tonumber(ARGV[1])
         local function isSuccess(value)
             if not value or not string.find(value, '"SUCCESS"', 1, true) then return false end
@@ -149,7 +150,8 @@ public final class RedisResultBackend: Sendable {
 
     private func arguments(_ chunk: ArraySlice<TaskResultMeta>, _ mode: StoreMode) -> [any RESPArgument] {
         // One letter per key; publishing first applies to ready states only.
-        let modes = mode == .publishFirst
+        let modes =
+            mode == .publishFirst
             ? String(chunk.map { $0.state.isReady ? "p" : "s" })
             : String(repeating: mode.rawValue, count: chunk.count)
         return [ttlArgument as any RESPArgument, modes] + chunk.map { $0.encoded() as any RESPArgument }

@@ -94,7 +94,8 @@ public final class Beat: Sendable {
     }
 
     // KEYS[1] leader; ARGV[1] node, ARGV[2] lease ms. Returns 1 if this node leads (acquired or renewed).
-    private static let leadScript = RedisScript("""
+    private static let leadScript = RedisScript(
+        """
         local holder = redis.call('GET', KEYS[1])
         if holder == ARGV[1] then
             redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -108,7 +109,8 @@ public final class Beat: Sendable {
         """)
 
     // KEYS[1] leader; ARGV[1] node.
-    private static let resignScript = RedisScript("""
+    private static let resignScript = RedisScript(
+        """
         if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
         return 0
         """)
@@ -116,7 +118,8 @@ public final class Beat: Sendable {
     // Sends (or skips) one run, once: KEYS[1] last-run hash, KEYS[2] queue list, KEYS[3]/KEYS[4]
     // binding sets; ARGV[1] entry, ARGV[2] run time (ms), ARGV[3] message ('' = record only),
     // ARGV[4] binding member. Returns 1 if this call handled the run, 0 if it was handled before.
-    private static let fireScript = RedisScript("""
+    private static let fireScript = RedisScript(
+        """
         local last = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
         if last >= tonumber(ARGV[2]) then return 0 end
         redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -148,9 +151,10 @@ public final class Beat: Sendable {
             do {
                 let asked = ContinuousClock.now
                 let wasLeader = isLeader
-                let leads = try await pool.evalScript(
-                    Self.leadScript, keys: [configuration.leaderKey], arguments: [configuration.nodeName, leaseMilliseconds]
-                ).int == 1
+                let leads =
+                    try await pool.evalScript(
+                        Self.leadScript, keys: [configuration.leaderKey], arguments: [configuration.nodeName, leaseMilliseconds]
+                    ).int == 1
                 state.withLock { $0.leadsUntil = leads ? asked + configuration.lease : nil }
                 if leads != wasLeader {
                     logger.info(leads ? "beat.leading" : "beat.following", ["node": configuration.nodeName])
@@ -239,14 +243,15 @@ public final class Beat: Sendable {
         let queue = entry.options.queue ?? TaskOptions.defaultQueue
         let member = QueueKeys.bindingMember(queue: queue, exchange: queue, routingKey: queue)
         let milliseconds = Int64((runTime.timeIntervalSince1970 * 1000).rounded())
-        let handled = try await app.broker.pool.evalScript(
-            Self.fireScript,
-            keys: [
-                configuration.lastRunKey, QueueKeys.listKey(queue: queue, priority: message.priority),
-                QueueKeys.bindingKey(exchange: queue), QueueKeys.permanentBindingKey(exchange: queue),
-            ],
-            arguments: [entry.name, milliseconds, send ? message.encoded() : [], member]
-        ).int == 1
+        let handled =
+            try await app.broker.pool.evalScript(
+                Self.fireScript,
+                keys: [
+                    configuration.lastRunKey, QueueKeys.listKey(queue: queue, priority: message.priority),
+                    QueueKeys.bindingKey(exchange: queue), QueueKeys.permanentBindingKey(exchange: queue),
+                ],
+                arguments: [entry.name, milliseconds, send ? message.encoded() : [], member]
+            ).int == 1
         if handled && send {
             state.withLock { $0.sent += 1 }
             logger.info(

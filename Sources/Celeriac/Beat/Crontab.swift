@@ -146,8 +146,9 @@ public struct Crontab: Sendable, Hashable, CustomStringConvertible {
         let sortedMinutes = minutes.sorted()
         // Walk local calendar days from the day before (DST can move a run across midnight).
         let localStart = date.addingTimeInterval(Double(timeZone.secondsFromGMT(for: date)))
-        guard var day = calendar.date(from: calendar.dateComponents([.year, .month, .day], from: localStart))?
-            .addingTimeInterval(-86_400)
+        guard
+            var day = calendar.date(from: calendar.dateComponents([.year, .month, .day], from: localStart))?
+                .addingTimeInterval(-86_400)
         else { return nil }
         var best: Date?
         for _ in 0..<(366 * 8 + 2) {

@@ -80,7 +80,8 @@ public struct BrokerAdmin: Sendable {
 
     // KEYS[1] = dead-letter list, KEYS[2] = the queue list; ARGV[1] = the entry, ARGV[2] = message.
     // Moves one entry's message back to its queue, only if the entry is still there.
-    private static let retryScript = RedisScript("""
+    private static let retryScript = RedisScript(
+        """
         if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
             redis.call('LPUSH', KEYS[2], ARGV[2])
             return 1

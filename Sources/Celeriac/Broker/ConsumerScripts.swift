@@ -90,69 +90,72 @@ enum ConsumerScripts {
     /// entry, `[raw, exchange, routing key]`; one gone meanwhile, restored by a sweep, is left
     /// out), and dead-lettered messages whole. Returns `{{listIndex, recorded, raw, tagOrReason}...}`
     /// (listIndex counts from 1).
-    static let fetch = RedisScript(recordFunction + """
-        local saved, request = redis.call('GET', KEYS[4]), ARGV[5] .. '\\n'
-        if saved and string.sub(saved, 1, #request) == request then
-            local out = {}
-            for _, entry in ipairs(cjson.decode(string.sub(saved, #request + 1))) do
-                if entry[2] == 1 then
-                    local value = redis.call('HGET', KEYS[1], entry[3])
-                    if value then out[#out + 1] = {entry[1], 1, string.sub(value, 2, entry[4] + 1), entry[3]} end
-                else
-                    out[#out + 1] = entry
-                end
-            end
-            return out
-        end
-        local limit, maxSize, budget = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
-        local out, summary, bytes = {}, {}, 0
-        for i = 5, #KEYS do
-            if #out >= limit or (budget and bytes >= budget) then break end
-            local popped = redis.call('RPOP', KEYS[i], limit - #out)
-            if popped then
-                for n, raw in ipairs(popped) do
-                    if budget and bytes >= budget then
-                        for back = #popped, n, -1 do redis.call('RPUSH', KEYS[i], popped[back]) end
-                        break
-                    end
-                    if maxSize and #raw > maxSize then
-                        local reason = 'the message is ' .. #raw .. ' bytes, more than the maximum of ' .. maxSize
-                        local id, task = unique(raw, 'correlation_id') or '', unique(raw, 'task') or ''
-                        redis.call('LPUSH', KEYS[3], cjson.encode({reason = reason, queue = ARGV[i + 2], message = raw,
-                            time = tonumber(ARGV[1]), worker = ARGV[2], task_id = id, task = task}))
-                        out[#out + 1] = {i - 4, 0, '', reason, id, task}
-                        summary[#summary + 1] = out[#out]
+    static let fetch = RedisScript(
+        recordFunction + """
+            local saved, request = redis.call('GET', KEYS[4]), ARGV[5] .. '\\n'
+            if saved and string.sub(saved, 1, #request) == request then
+                local out = {}
+                for _, entry in ipairs(cjson.decode(string.sub(saved, #request + 1))) do
+                    if entry[2] == 1 then
+                        local value = redis.call('HGET', KEYS[1], entry[3])
+                        if value then out[#out + 1] = {entry[1], 1, string.sub(value, 2, entry[4] + 1), entry[3]} end
                     else
-                        local result = record(raw, ARGV[i + 2])
-                        out[#out + 1] = {i - 4, result[1], result[2], result[3]}
-                        if result[1] == 1 then
-                            summary[#summary + 1] = {i - 4, 1, result[3], #raw}
-                            bytes = bytes + #raw
-                        else
+                        out[#out + 1] = entry
+                    end
+                end
+                return out
+            end
+            local limit, maxSize, budget = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
+            local out, summary, bytes = {}, {}, 0
+            for i = 5, #KEYS do
+                if #out >= limit or (budget and bytes >= budget) then break end
+                local popped = redis.call('RPOP', KEYS[i], limit - #out)
+                if popped then
+                    for n, raw in ipairs(popped) do
+                        if budget and bytes >= budget then
+                            for back = #popped, n, -1 do redis.call('RPUSH', KEYS[i], popped[back]) end
+                            break
+                        end
+                        if maxSize and #raw > maxSize then
+                            local reason = 'the message is ' .. #raw .. ' bytes, more than the maximum of ' .. maxSize
+                            local id, task = unique(raw, 'correlation_id') or '', unique(raw, 'task') or ''
+                            redis.call('LPUSH', KEYS[3], cjson.encode({reason = reason, queue = ARGV[i + 2], message = raw,
+                                time = tonumber(ARGV[1]), worker = ARGV[2], task_id = id, task = task}))
+                            out[#out + 1] = {i - 4, 0, '', reason, id, task}
                             summary[#summary + 1] = out[#out]
+                        else
+                            local result = record(raw, ARGV[i + 2])
+                            out[#out + 1] = {i - 4, result[1], result[2], result[3]}
+                            if result[1] == 1 then
+                                summary[#summary + 1] = {i - 4, 1, result[3], #raw}
+                                bytes = bytes + #raw
+                            else
+                                summary[#summary + 1] = out[#out]
+                            end
                         end
                     end
                 end
             end
-        end
-        flushRecords()
-        if #out > 0 then redis.call('SET', KEYS[4], request .. cjson.encode(summary), 'PX', 600000) end
-        return out
-        """)
+            flushRecords()
+            if #out > 0 then redis.call('SET', KEYS[4], request .. cjson.encode(summary), 'PX', 600000) end
+            return out
+            """)
 
     /// Records one message already popped by BRPOP: ARGV[3] the message, ARGV[4] its queue.
     /// Returns `{recorded, '', tagOrReason}`: the caller has the message, so it is not sent back.
-    static let adopt = RedisScript(recordFunction + """
-        local result = record(ARGV[3], ARGV[4])
-        flushRecords()
-        return {result[1], '', result[3]}
-        """)
+    static let adopt = RedisScript(
+        recordFunction + """
+            local result = record(ARGV[3], ARGV[4])
+            flushRecords()
+            return {result[1], '', result[3]}
+            """)
 
     /// Moves an unacked message into the scheduled set until its ETA, if this consumer still owns
     /// it. KEYS[1] unacked, KEYS[2] unacked_index, KEYS[3] scheduled, KEYS[4] scheduled messages;
     /// ARGV[1] tag, ARGV[2] ETA (epoch s), ARGV[3] list key to return to, ARGV[4] envelope.
     /// Returns 1 if moved, 0 if the entry was gone (restored by a sweep: the other copy runs).
-    static let park = RedisScript("""
+    static let park = RedisScript(
+        """
         if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
         redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
         redis.call('HSET', KEYS[4], ARGV[1], string.len(ARGV[3]) .. ':' .. ARGV[3] .. ARGV[4])
@@ -164,7 +167,8 @@ enum ConsumerScripts {
     /// Pushes due scheduled messages (score ≤ ARGV[1]) back to the front of their lists, at most
     /// ARGV[2] of them. KEYS[1] scheduled, KEYS[2] scheduled messages.
     /// Returns `{moved, next ETA or false}`.
-    static let promote = RedisScript("""
+    static let promote = RedisScript(
+        """
         local due = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]))
         for _, tag in ipairs(due) do
             local value = redis.call('HGET', KEYS[2], tag)
@@ -185,7 +189,8 @@ enum ConsumerScripts {
     /// ARGV[3] (or any value when ARGV[3] is empty): kombu's restore/requeue transaction.
     /// KEYS[1] unacked, KEYS[2] unacked_index, KEYS[3] the list; ARGV[1] tag, ARGV[2] envelope to
     /// push, ARGV[4] `front` (RPUSH: served next) or `back` (LPUSH). Returns 1 if pushed.
-    static let restore = RedisScript("""
+    static let restore = RedisScript(
+        """
         local current = redis.call('HGET', KEYS[1], ARGV[1])
         if not current then
             redis.call('ZREM', KEYS[2], ARGV[1])
@@ -204,7 +209,8 @@ enum ConsumerScripts {
 
     /// Moves an unacked message to the dead-letter list: KEYS[1] unacked, KEYS[2] unacked_index,
     /// KEYS[3] dead letter; ARGV[1] tag, ARGV[2] the dead-letter entry.
-    static let deadLetter = RedisScript("""
+    static let deadLetter = RedisScript(
+        """
         redis.call('LPUSH', KEYS[3], ARGV[2])
         redis.call('ZREM', KEYS[2], ARGV[1])
         redis.call('HDEL', KEYS[1], ARGV[1])
@@ -212,7 +218,8 @@ enum ConsumerScripts {
         """)
 
     /// kombu's compare-and-delete of the sweep mutex: KEYS[1] mutex, ARGV[1] our token.
-    static let releaseMutex = RedisScript("""
+    static let releaseMutex = RedisScript(
+        """
         if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
         return 0
         """)

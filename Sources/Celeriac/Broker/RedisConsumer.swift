@@ -99,8 +99,10 @@ public final class RedisConsumer: Sendable {
         let scriptKeys: [any RESPArgument] =
             [keys.unacked, keys.unackedIndex, keys.deadLetter, fetchReplyKey(request.chainID)] + order.map(\.key)
         let arguments: [any RESPArgument] =
-            [Self.epoch(now), nodeName, limit, maximumSize.map { String(max(0, $0)) } ?? "", request.id,
-             byteBudget.map { String(max(1, $0)) } ?? ""] + order.map(\.queue)
+            [
+                Self.epoch(now), nodeName, limit, maximumSize.map { String(max(0, $0)) } ?? "", request.id,
+                byteBudget.map { String(max(1, $0)) } ?? "",
+            ] + order.map(\.queue)
         let sender: any RedisCommandSender = connection ?? pool
         let reply = try await sender.evalScript(ConsumerScripts.fetch, keys: scriptKeys, arguments: arguments)
         return try (reply.array ?? []).map { entry in
@@ -268,7 +270,9 @@ public final class RedisConsumer: Sendable {
                 "ZRANGE", keys.unackedIndex, Self.epoch(now.addingTimeInterval(-visibilityTimeout.timeInterval)), 0,
                 "BYSCORE", "REV", "WITHSCORES")
             if let limit {
-                range.append("LIMIT"); range.append(0); range.append(limit)
+                range.append("LIMIT")
+                range.append(0)
+                range.append(limit)
             }
             let entries = try await pool.send(range).array ?? []
             for index in stride(from: 0, to: entries.count, by: 2) {

@@ -257,4 +257,3 @@ extension Signature {
         self.init(task: Definition.name, args: args, kwargs: kwargs)
     }
 }
-

@@ -99,7 +99,7 @@ public enum BeatCommand {
         guard let app = CommandLineTool.makeApp(commandLine, program: program) else { return ExitStatus.usage }
         let beat = Beat(app: app, schedule: schedule, configuration: configuration, logger: WorkerLogger(level: logLevel))
         return await CommandLineTool.runUntilStopped(
-            program: program, app: app, failure: "cannot reach the broker", stop: { beat.shutdown() }
-        ) { try await beat.run() }
+            program: program, app: app, failure: "cannot reach the broker", stop: { beat.shutdown() },
+            run: { try await beat.run() })
     }
 }

@@ -131,7 +131,10 @@ public enum CanvasCommand {
         func show(_ kind: String, _ completed: Int?, _ total: Int?, done: Bool) {
             if json {
                 var object: JSONObject = ["kind": .string(kind), "id": .string(groupID), "done": .bool(done)]
-                if let completed, let total { object["completed"] = .integer(completed); object["total"] = .integer(total) }
+                if let completed, let total {
+                    object["completed"] = .integer(completed)
+                    object["total"] = .integer(total)
+                }
                 StandardStreams.printLine(JSONValue.object(object).serializedString)
             } else if let completed, let total {
                 StandardStreams.printLine("\(kind) \(groupID): \(completed)/\(total)")
@@ -244,7 +247,10 @@ final class ProgressDisplay {
         let text: String
         if json {
             var object: JSONObject = ["kind": .string(kind), "id": .string(id), "state": .string(state)]
-            if let completed, let total { object["completed"] = .integer(completed); object["total"] = .integer(total) }
+            if let completed, let total {
+                object["completed"] = .integer(completed)
+                object["total"] = .integer(total)
+            }
             text = JSONValue.object(object).serializedString
         } else {
             var line = "\(kind) \(id) "

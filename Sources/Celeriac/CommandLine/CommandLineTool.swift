@@ -29,7 +29,8 @@ public enum CommandLineTool {
             throw CommandLineExit(status: ExitStatus.usage)
         }
         if commandLine.flag("help") {
-            StandardStreams.printLine("""
+            StandardStreams.printLine(
+                """
                 Usage: \(usage)
 
                 \(summary)
@@ -103,7 +104,7 @@ public enum CommandLineTool {
     /// throws.
     public static func runUntilStopped(
         program: String, app: CeleriacApp, failure: String, stop: @escaping @Sendable () -> Void,
-        _ run: () async throws -> Void
+        run: () async throws -> Void
     ) async -> Int32 {
         let signals = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)

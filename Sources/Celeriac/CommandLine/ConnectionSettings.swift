@@ -43,7 +43,8 @@ public struct ConnectionSettings: Sendable, Hashable {
     /// - Throws: ``UsageError`` when a password file cannot be read or is empty, or its URL is
     ///   malformed or holds a password already; the message names the file, never the password.
     public init(_ commandLine: ParsedCommandLine, environment: [String: String]) throws(UsageError) {
-        let givenBroker = commandLine.value("broker") ?? environment["CELERIAC_BROKER_URL"].nonEmpty
+        let givenBroker =
+            commandLine.value("broker") ?? environment["CELERIAC_BROKER_URL"].nonEmpty
             ?? ConnectionSettings.defaultBrokerURL
         let givenBackend = commandLine.value("backend") ?? environment["CELERIAC_RESULT_BACKEND"].nonEmpty
         var broker = givenBroker

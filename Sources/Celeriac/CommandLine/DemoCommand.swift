@@ -85,7 +85,9 @@ public enum DemoCommand {
             let path = (directory as NSString).appendingPathComponent("people.jsonl")
             let generated = ContinuousClock.now
             try DatasetGenerator(items: items, seed: 42).write(to: path)
-            say("generated \(JobProgressDisplay.grouped(items)) items in \(path) (\(String(format: "%.1f", (ContinuousClock.now - generated).timeInterval)) s)")
+            say(
+                "generated \(JobProgressDisplay.grouped(items)) items in \(path) (\(String(format: "%.1f", (ContinuousClock.now - generated).timeInterval)) s)"
+            )
 
             var finished: [(JobStatus, JSONValue?)] = []
             for (function, parameters) in [("validation", validationParameters), ("analysis", analysisParameters)] {
@@ -146,19 +148,27 @@ public enum DemoCommand {
         let items = result["items"]?.intValue ?? 0
         let failed = result["failed_items"]?.intValue ?? 0
         if function == "validation" {
-            lines.append("   valid \(JobProgressDisplay.grouped(result["valid"]?.intValue ?? 0)), invalid \(JobProgressDisplay.grouped(result["invalid"]?.intValue ?? 0)), unreadable \(JobProgressDisplay.grouped(failed)) of \(JobProgressDisplay.grouped(items))")
+            lines.append(
+                "   valid \(JobProgressDisplay.grouped(result["valid"]?.intValue ?? 0)), invalid \(JobProgressDisplay.grouped(result["invalid"]?.intValue ?? 0)), unreadable \(JobProgressDisplay.grouped(failed)) of \(JobProgressDisplay.grouped(items))"
+            )
             let rules = (result["by_rule"]?.objectValue.map(Array.init) ?? []).sorted { ($0.value.intValue ?? 0) > ($1.value.intValue ?? 0) }
-            lines.append("   failures by rule: " + rules.prefix(6).map { "\($0.key) \(JobProgressDisplay.grouped($0.value.intValue ?? 0))" }.joined(separator: ", "))
+            lines.append(
+                "   failures by rule: "
+                    + rules.prefix(6).map { "\($0.key) \(JobProgressDisplay.grouped($0.value.intValue ?? 0))" }.joined(separator: ", "))
         } else if function == "analysis", let fields = result["fields"]?.objectValue {
             let rows = fields.map { name, value -> [String] in
                 func number(_ key: String) -> String { value[key]?.doubleValue.map { String(format: "%.2f", $0) } ?? "-" }
-                return [name, JobProgressDisplay.grouped(value["count"]?.intValue ?? 0), number("mean"), number("stddev"), number("min"),
-                    number("p50"), number("p90"), number("p99"), number("max"), "\(value["anomalies"]?.intValue ?? 0)"]
+                return [
+                    name, JobProgressDisplay.grouped(value["count"]?.intValue ?? 0), number("mean"), number("stddev"), number("min"),
+                    number("p50"), number("p90"), number("p99"), number("max"), "\(value["anomalies"]?.intValue ?? 0)",
+                ]
             }
-            lines.append(JobCommand.table(["FIELD", "COUNT", "MEAN", "STDDEV", "MIN", "P50", "P90", "P99", "MAX", "ANOMALIES"], rows)
-                .split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
+            lines.append(
+                JobCommand.table(["FIELD", "COUNT", "MEAN", "STDDEV", "MIN", "P50", "P90", "P99", "MAX", "ANOMALIES"], rows)
+                    .split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
             if let categories = result["categories"]?.objectValue {
-                lines.append("   categories: " + categories.map { "\($0.key) \(JobProgressDisplay.grouped($0.value.intValue ?? 0))" }.joined(separator: ", "))
+                lines.append(
+                    "   categories: " + categories.map { "\($0.key) \(JobProgressDisplay.grouped($0.value.intValue ?? 0))" }.joined(separator: ", "))
             }
         }
         return lines.joined(separator: "\n")

@@ -18,7 +18,9 @@ final class DemoProcesses {
         }
         if explicit { throw CeleriacError(.invalidConfiguration, "no Redis answers at \(DemoCommand.redacted(preferred))") }
         guard let server = Self.executable("redis-server") else {
-            throw CeleriacError(.invalidConfiguration, "no Redis answers at \(DemoCommand.redacted(preferred)) and redis-server is not installed (apt-get install redis-server)")
+            throw CeleriacError(
+                .invalidConfiguration,
+                "no Redis answers at \(DemoCommand.redacted(preferred)) and redis-server is not installed (apt-get install redis-server)")
         }
         let socket = (directory as NSString).appendingPathComponent("redis.sock")
         let process = Process()

@@ -40,19 +40,20 @@ public enum JobCommand {
         }
     }
 
-    static let runOptions = ConnectionSettings.options + [
-        CommandLineOption("function", short: "f", value: "NAME", help: "The processing function (validation, analysis, ...)."),
-        CommandLineOption("input", short: "i", value: "PATH|redis-list:KEY", help: "The dataset: a file workers can read, or a Redis list."),
-        CommandLineOption("format", value: "jsonl|csv", help: "The file's format (default: by extension, else jsonl)."),
-        CommandLineOption("params", short: "p", value: "JSON|@FILE", help: "The function's parameters as a JSON object."),
-        CommandLineOption("partition-size", value: "N|auto", help: "Items per partition (default auto: 4 per live worker slot)."),
-        CommandLineOption("output", short: "o", value: "DIR|redis-list:KEY", help: "Where transformation / enrichment write items."),
-        CommandLineOption("queue", short: "Q", value: "NAME", help: "The queue of the job's tasks (default celery)."),
-        CommandLineOption("max-failed-partitions", value: "N", help: "Fail the job when more partitions fail (default: only all)."),
-        CommandLineOption("wait", short: "w", help: "Follow the job with a progress bar, then print its result."),
-        CommandLineOption("json", help: "With --wait: print only the result object as JSON on stdout."),
-        CommandLineOption("timeout", value: "SECONDS", help: "With --wait: give up after this long (exit 1; the job goes on)."),
-    ]
+    static let runOptions =
+        ConnectionSettings.options + [
+            CommandLineOption("function", short: "f", value: "NAME", help: "The processing function (validation, analysis, ...)."),
+            CommandLineOption("input", short: "i", value: "PATH|redis-list:KEY", help: "The dataset: a file workers can read, or a Redis list."),
+            CommandLineOption("format", value: "jsonl|csv", help: "The file's format (default: by extension, else jsonl)."),
+            CommandLineOption("params", short: "p", value: "JSON|@FILE", help: "The function's parameters as a JSON object."),
+            CommandLineOption("partition-size", value: "N|auto", help: "Items per partition (default auto: 4 per live worker slot)."),
+            CommandLineOption("output", short: "o", value: "DIR|redis-list:KEY", help: "Where transformation / enrichment write items."),
+            CommandLineOption("queue", short: "Q", value: "NAME", help: "The queue of the job's tasks (default celery)."),
+            CommandLineOption("max-failed-partitions", value: "N", help: "Fail the job when more partitions fail (default: only all)."),
+            CommandLineOption("wait", short: "w", help: "Follow the job with a progress bar, then print its result."),
+            CommandLineOption("json", help: "With --wait: print only the result object as JSON on stdout."),
+            CommandLineOption("timeout", value: "SECONDS", help: "With --wait: give up after this long (exit 1; the job goes on)."),
+        ]
 
     /// Reads `--params`: JSON text or `@FILE`.
     static func parameters(_ text: String?) throws -> JSONValue {

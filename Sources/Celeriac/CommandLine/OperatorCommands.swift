@@ -32,7 +32,8 @@ public enum OperatorCommands {
     public static func inspect(program: String, arguments: [String]) async -> Int32 {
         await withRemoteControl(
             program: program, arguments: arguments, usage: "celeriac inspect <method> [ARG...] [-d NODES] [--json]",
-            summary: "Asks workers (Celeriac or Python) for their state: ping, active, reserved, scheduled, registered, revoked, stats, active_queues, conf, clock, query_task ID..."
+            summary:
+                "Asks workers (Celeriac or Python) for their state: ping, active, reserved, scheduled, registered, revoked, stats, active_queues, conf, clock, query_task ID..."
         ) { control, commandLine, destination, timeout in
             var positionals = commandLine.positionals
             guard !positionals.isEmpty else { throw UsageError("give the inspect method, e.g. 'active'") }

@@ -31,7 +31,9 @@ public struct WorkerArguments: Sendable {
             "shutdown-grace", value: "SECONDS", help: "Warm shutdown waits this long for running tasks (default 30)."),
         CommandLineOption(
             "publish-lead", value: "SECONDS",
-            help: "Publish a finished task's result this long before storing it, when someone is subscribed (default 0: store first; 0.001 ends Celery clients' latency tail)."),
+            help:
+                "Publish a finished task's result this long before storing it, when someone is subscribed (default 0: store first; 0.001 ends Celery clients' latency tail)."
+        ),
         CommandLineOption("result-extended", help: "Store name, args, kwargs, worker, retries and queue with results."),
         CommandLineOption("task-events", short: "E", help: "Send task events (for Flower and 'celery events'), as Celery's -E."),
         CommandLineOption("without-mingle", help: "Do not ask the other workers for their revoked ids at start."),

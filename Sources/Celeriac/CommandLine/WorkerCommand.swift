@@ -70,7 +70,7 @@ public enum WorkerCommand {
             app: app, registry: registry, configuration: workerArguments.configuration,
             logger: WorkerLogger(level: workerArguments.logLevel))
         return await CommandLineTool.runUntilStopped(
-            program: program, app: app, failure: "the worker stopped", stop: { worker.shutdown() }
-        ) { try await worker.run() }
+            program: program, app: app, failure: "the worker stopped", stop: { worker.shutdown() },
+            run: { try await worker.run() })
     }
 }

@@ -14,7 +14,8 @@ extension ControlRequest {
         guard let value = arguments[name], value != .null else { return fallback }
         guard let number = value.doubleValue.flatMap({ OutsideNumber.integer($0, in: range) }) else {
             throw ControlArgumentError(
-                description: "\(name) must be a whole number in \(range.lowerBound)...\(range.upperBound), not \(TaskMessage.shown(value, limit: 40))")
+                description: "\(name) must be a whole number in \(range.lowerBound)...\(range.upperBound), not \(TaskMessage.shown(value, limit: 40))"
+            )
         }
         return number
     }

@@ -25,7 +25,10 @@ public struct RevokedTasks: Sendable {
         guard !ids.isEmpty else { return }
         let until = now.addingTimeInterval(expiry.timeInterval).timeIntervalSince1970
         var add = RESPCommand("ZADD", key)
-        for id in ids { add.append(until); add.append(id) }
+        for id in ids {
+            add.append(until)
+            add.append(id)
+        }
         let replies = try await pool.pipeline([add, RESPCommand("ZREMRANGEBYRANK", key, 0, -(max(1, maximum) + 1))])
         if let error = replies.lazy.compactMap(\.serverError).first { throw error }
     }

@@ -46,7 +46,8 @@ enum Base64 {
         var index = 0
         while index < input.count {
             let isLast = index + 4 == input.count
-            let first = values[Int(input[index])], second = values[Int(input[index + 1])]
+            let first = values[Int(input[index])]
+            let second = values[Int(input[index + 1])]
             let third = isLast && padding == 2 ? 0 : values[Int(input[index + 2])]
             let fourth = isLast && padding >= 1 ? 0 : values[Int(input[index + 3])]
             guard first | second | third | fourth < 64 else { return nil }  // 0xFF: not in the alphabet

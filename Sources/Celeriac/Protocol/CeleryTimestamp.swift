@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Celery's ISO 8601 timestamps: `2026-11-22T15:25:06.242071+00:00` (UTC, microseconds, offset),

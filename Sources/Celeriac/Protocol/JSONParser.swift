@@ -47,7 +47,10 @@ struct JSONParser {
         var values: [JSONValue] = []
         keys.reserveCapacity(layouts.first?.keys.count ?? 8)
         values.reserveCapacity(layouts.first?.keys.count ?? 8)
-        try parser.parseMembers(keep: keep) { keys.append($0); values.append($1) }
+        try parser.parseMembers(keep: keep) {
+            keys.append($0)
+            values.append($1)
+        }
         try parser.expectEnd()
         if let index = layouts.firstIndex(where: { layout in
             layout.keys.count == keys.count && zip(layout.keys, keys).allSatisfy { $0.utf8.elementsEqual($1.utf8) }

@@ -9,10 +9,18 @@ extension JSONValue {
         // Common results skip Foundation's encoder (and parsing its output back): a worker
         // converts every typed task's result.
         switch value {
-        case let json as JSONValue: self = json; return
-        case let text as String: self = .string(text); return
-        case let number as Int: self = .integer(number); return
-        case let flag as Bool: self = .bool(flag); return
+        case let json as JSONValue:
+            self = json
+            return
+        case let text as String:
+            self = .string(text)
+            return
+        case let number as Int:
+            self = .integer(number)
+            return
+        case let flag as Bool:
+            self = .bool(flag)
+            return
         default: break
         }
         do {

@@ -9,11 +9,16 @@ enum JSONWriter {
         case .null: appendNull(to: &output)
         case .bool(let flag):
             if flag {
-                output.append(UInt8(ascii: "t")); output.append(UInt8(ascii: "r"))
-                output.append(UInt8(ascii: "u")); output.append(UInt8(ascii: "e"))
+                output.append(UInt8(ascii: "t"))
+                output.append(UInt8(ascii: "r"))
+                output.append(UInt8(ascii: "u"))
+                output.append(UInt8(ascii: "e"))
             } else {
-                output.append(UInt8(ascii: "f")); output.append(UInt8(ascii: "a")); output.append(UInt8(ascii: "l"))
-                output.append(UInt8(ascii: "s")); output.append(UInt8(ascii: "e"))
+                output.append(UInt8(ascii: "f"))
+                output.append(UInt8(ascii: "a"))
+                output.append(UInt8(ascii: "l"))
+                output.append(UInt8(ascii: "s"))
+                output.append(UInt8(ascii: "e"))
             }
         case .integer(let number): writeInteger(number, to: &output)
         case .double(let number): output.append(contentsOf: pythonFloat(number, json: true).utf8)
@@ -59,8 +64,10 @@ enum JSONWriter {
     }
 
     @inline(__always) private static func appendNull(to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "n")); output.append(UInt8(ascii: "u"))
-        output.append(UInt8(ascii: "l")); output.append(UInt8(ascii: "l"))
+        output.append(UInt8(ascii: "n"))
+        output.append(UInt8(ascii: "u"))
+        output.append(UInt8(ascii: "l"))
+        output.append(UInt8(ascii: "l"))
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)

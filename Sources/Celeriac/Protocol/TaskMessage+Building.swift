@@ -33,27 +33,29 @@ extension TaskMessage {
             return value.rounded() == value && abs(value) < 1e15 ? .integer(Int(value)) : .double(value)
         }
 
-        var headers = JSONObject(layout: Self.headerLayout, values: [
-            "py",
-            .string(task),
-            .string(id),
-            optional(options.shadow),
-            optional(eta.map(CeleryTimestamp.format)),
-            optional(expiresAt.map(CeleryTimestamp.format)),
-            optional(options.groupID),
-            options.groupIndex.map(JSONValue.integer) ?? .null,
-            .integer(options.retries),
-            [seconds(options.timeLimit), seconds(options.softTimeLimit)],
-            .string(options.rootID ?? id),
-            optional(options.parentID),
-            .string(Self.truncatedRepr(.array(args))),
-            .string(Self.truncatedRepr(.object(kwargs))),
-            .string(origin),
-            options.ignoreResult.map(JSONValue.bool) ?? .null,
-            0,
-            nil,
-            [:],
-        ])
+        var headers = JSONObject(
+            layout: Self.headerLayout,
+            values: [
+                "py",
+                .string(task),
+                .string(id),
+                optional(options.shadow),
+                optional(eta.map(CeleryTimestamp.format)),
+                optional(expiresAt.map(CeleryTimestamp.format)),
+                optional(options.groupID),
+                options.groupIndex.map(JSONValue.integer) ?? .null,
+                .integer(options.retries),
+                [seconds(options.timeLimit), seconds(options.softTimeLimit)],
+                .string(options.rootID ?? id),
+                optional(options.parentID),
+                .string(Self.truncatedRepr(.array(args))),
+                .string(Self.truncatedRepr(.object(kwargs))),
+                .string(origin),
+                options.ignoreResult.map(JSONValue.bool) ?? .null,
+                0,
+                nil,
+                [:],
+            ])
         for (key, value) in options.headers { headers[key] = value }
 
         let deliveryInfo = JSONValue.object(
@@ -61,14 +63,18 @@ extension TaskMessage {
         let priority = JSONValue.integer(min(9, max(0, options.priority ?? 0)))
         let properties: JSONObject
         if let expirationMilliseconds {
-            properties = JSONObject(layout: Self.expiringPropertiesLayout, values: [
-                .string(id), .string(replyTo), 2, .string(String(expirationMilliseconds)), deliveryInfo, priority,
-                "base64", .string(deliveryTag),
-            ])
+            properties = JSONObject(
+                layout: Self.expiringPropertiesLayout,
+                values: [
+                    .string(id), .string(replyTo), 2, .string(String(expirationMilliseconds)), deliveryInfo, priority,
+                    "base64", .string(deliveryTag),
+                ])
         } else {
-            properties = JSONObject(layout: Self.propertiesLayout, values: [
-                .string(id), .string(replyTo), 2, deliveryInfo, priority, "base64", .string(deliveryTag),
-            ])
+            properties = JSONObject(
+                layout: Self.propertiesLayout,
+                values: [
+                    .string(id), .string(replyTo), 2, deliveryInfo, priority, "base64", .string(deliveryTag),
+                ])
         }
 
         var embed = TaskMessage.emptyEmbed

@@ -13,8 +13,15 @@ extension TaskMessage {
             case .null, .bool: total += 4
             case .integer, .double: total += 1
             case .string(let text): total += text.utf8.count + 2
-            case .array(let elements): total += 2; for element in elements { add(element) }
-            case .object(let object): total += 2; for (key, member) in object { total += key.utf8.count + 3; add(member) }
+            case .array(let elements):
+                total += 2
+                for element in elements { add(element) }
+            case .object(let object):
+                total += 2
+                for (key, member) in object {
+                    total += key.utf8.count + 3
+                    add(member)
+                }
             }
         }
         for argument in args { add(argument) }

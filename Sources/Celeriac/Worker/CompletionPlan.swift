@@ -140,9 +140,10 @@ struct CompletionPlan: Sendable, Hashable {
             var effects: [Effect] = [.publishRetry(retry)]
             if !ignoreResult {
                 effects.append(
-                    .store(StoredState(
-                        state: .retry, result: cause.storedValue, traceback: cause.traceback, children: .retriedTask,
-                        done: false)))
+                    .store(
+                        StoredState(
+                            state: .retry, result: cause.storedValue, traceback: cause.traceback, children: .retriedTask,
+                            done: false)))
             }
             if acksLate { effects.append(.ack) }
             effects.append(.report(.retried(retry)))
@@ -166,6 +167,8 @@ struct CompletionPlan: Sendable, Hashable {
         if let cause = request.error { return TaskFailure(error: cause) }
         return TaskFailure(
             type: "MaxRetriesExceededError", module: "celery.exceptions",
-            message: "Can't retry \(message.taskName)[\(message.id)] args:\(JSONValue.array(message.args).pythonRepr) kwargs:\(JSONValue.object(message.kwargs).pythonRepr)")
+            message:
+                "Can't retry \(message.taskName)[\(message.id)] args:\(JSONValue.array(message.args).pythonRepr) kwargs:\(JSONValue.object(message.kwargs).pythonRepr)"
+        )
     }
 }

@@ -10,7 +10,10 @@ public enum ExampleTasks {
         public struct Arguments: Codable, Sendable {
             public var x: JSONValue
             public var y: JSONValue
-            public init(x: JSONValue, y: JSONValue) { self.x = x; self.y = y }
+            public init(x: JSONValue, y: JSONValue) {
+                self.x = x
+                self.y = y
+            }
         }
         public typealias Result = JSONValue
     }

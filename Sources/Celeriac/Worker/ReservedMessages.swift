@@ -132,7 +132,10 @@ final class ReservedMessages: Sendable {
             state.queue = []
             state.head = 0
             state.bytes = 0
-            defer { state.runners = []; state.fetcher = nil }
+            defer {
+                state.runners = []
+                state.fetcher = nil
+            }
             return (left, state.runners, state.fetcher)
         }
         for runner in runners { runner.resume(returning: nil) }
@@ -143,7 +146,11 @@ final class ReservedMessages: Sendable {
     /// Messages put after ``close()`` (by a fetch that was under way): taken for restoring.
     func takeLeftovers() -> [Delivery] {
         state.withLock { state in
-            defer { state.queue = []; state.head = 0; state.bytes = 0 }
+            defer {
+                state.queue = []
+                state.head = 0
+                state.bytes = 0
+            }
             return Array(state.queue[state.head...])
         }
     }

@@ -46,7 +46,8 @@ public final class TaskRegistry: Sendable {
     /// - Throws: ``TaskRegistryError/alreadyRegistered(_:)`` when `name` is registered already.
     public func register(
         _ name: String, settings: TaskSettings = TaskSettings(),
-        _ handler: @escaping @Sendable (_ args: [JSONValue], _ kwargs: JSONObject, _ context: TaskContext) async throws
+        _ handler:
+            @escaping @Sendable (_ args: [JSONValue], _ kwargs: JSONObject, _ context: TaskContext) async throws
             -> JSONValue
     ) throws {
         let added = tasks.withLock { tasks in
@@ -68,6 +69,7 @@ public final class TaskRegistry: Sendable {
     ) throws where Definition.Arguments: Decodable, Definition.Result: Encodable {
         let name = Definition.name
         let argumentNames = Definition.argumentNames
+        let typeName = "\(Definition.self)"
         try register(name, settings: settings) { args, kwargs, context in
             let bound = try Self.bind(args: args, kwargs: kwargs, names: argumentNames, task: name)
             let arguments: Definition.Arguments
@@ -81,7 +83,7 @@ public final class TaskRegistry: Sendable {
                 throw TaskFailure(
                     type: "TypeError",
                     message: "\(name)() got \(args.count) positional argument\(args.count == 1 ? "" : "s"), but "
-                        + "\(Definition.self) declares no argumentNames to bind them to (declare "
+                        + "\(typeName) declares no argumentNames to bind them to (declare "
                         + "`static let argumentNames = [...]` in Python's order, or send keyword arguments); "
                         + "read as one array they do not match: \(failure.message)")
             }

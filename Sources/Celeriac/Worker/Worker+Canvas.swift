@@ -55,9 +55,12 @@ extension Worker {
             let part = ChordCounter.Part(
                 groupID: membership.groupID, taskID: message.id, groupIndex: membership.groupIndex, state: state,
                 result: result)
-            writer.enqueue(stores + [.chordPart(part) { outcome in
-                self.handle(outcome, of: membership, taskID: message.id, message: message)
-            }])
+            writer.enqueue(
+                stores + [
+                    .chordPart(part) { outcome in
+                        self.handle(outcome, of: membership, taskID: message.id, message: message)
+                    }
+                ])
             return
         }
         await writer.waitUntilWritten(writer.enqueue(stores))

@@ -196,9 +196,10 @@ extension Worker {
                     case .retriedTask: [[[.string(message.id), .null], .null]]
                     }
                 stores.append(
-                    .store(resultMeta(
-                        delivery, state: stored.state, result: stored.result, traceback: stored.traceback,
-                        children: listed, done: stored.done)))
+                    .store(
+                        resultMeta(
+                            delivery, state: stored.state, result: stored.result, traceback: stored.traceback,
+                            children: listed, done: stored.done)))
             case .returnChordPart(let state, let result):
                 chordPart = (state, result)
             case .ack:
@@ -228,30 +229,40 @@ extension Worker {
             logger.info("task.succeeded", fields(["id": message.id, "name": message.taskName]))
             sendTaskEvent(
                 "task-succeeded",
-                ["uuid": .string(message.id), "result": .string(value.pythonRepr),
-                 "runtime": .double(runtime?.timeInterval ?? 0)])
+                [
+                    "uuid": .string(message.id), "result": .string(value.pythonRepr),
+                    "runtime": .double(runtime?.timeInterval ?? 0),
+                ])
         case .revoked(let reason, let terminated, let expired):
             logger.info("task.revoked", fields(["id": message.id, "name": message.taskName, "reason": reason]))
             sendTaskEvent(
                 "task-revoked",
-                ["uuid": .string(message.id), "terminated": .bool(terminated), "signum": terminated ? 15 : nil,
-                 "expired": .bool(expired)])
+                [
+                    "uuid": .string(message.id), "terminated": .bool(terminated), "signum": terminated ? 15 : nil,
+                    "expired": .bool(expired),
+                ])
         case .retried(let retry):
             sendTaskEvent(
                 "task-retried",
-                ["uuid": .string(message.id), "exception": .string(retry.cause.description),
-                 "traceback": .string(retry.cause.traceback ?? "")])
+                [
+                    "uuid": .string(message.id), "exception": .string(retry.cause.description),
+                    "traceback": .string(retry.cause.traceback ?? ""),
+                ])
             logger.info(
                 "task.retried",
-                fields(["id": message.id, "name": message.taskName, "retries": "\(retry.retries)",
-                        "countdown": "\(retry.countdown)", "error": retry.cause.description]))
+                fields([
+                    "id": message.id, "name": message.taskName, "retries": "\(retry.retries)",
+                    "countdown": "\(retry.countdown)", "error": retry.cause.description,
+                ]))
         case .failed(let failure):
             logger.info(
                 "task.failed", fields(["id": message.id, "name": message.taskName, "error": failure.description]))
             sendTaskEvent(
                 "task-failed",
-                ["uuid": .string(message.id), "exception": .string(failure.description),
-                 "traceback": .string(failure.traceback ?? "")])
+                [
+                    "uuid": .string(message.id), "exception": .string(failure.description),
+                    "traceback": .string(failure.traceback ?? ""),
+                ])
         case .abandoned:
             logger.warning(
                 "task.abandoned", ["id": message.id, "reason": "hard time limit; its Swift task was cancelled and is left to end"])

@@ -92,8 +92,11 @@ extension Worker {
                 try? await Task.sleep(for: policy.delay(after: error, failures: failures, elapsed: .zero) ?? .seconds(5))
                 if let message = popped, isStopping, coldStopRequested.isFired {
                     logger.error(
-                        "message.lost", ["queue": message.queue, "message": String(decoding: message.raw, as: UTF8.self),
-                                         "reason": "popped by BRPOP but Redis stayed unreachable until a cold shutdown"])
+                        "message.lost",
+                        [
+                            "queue": message.queue, "message": String(decoding: message.raw, as: UTF8.self),
+                            "reason": "popped by BRPOP but Redis stayed unreachable until a cold shutdown",
+                        ])
                     popped = nil
                 }
             }

@@ -8,22 +8,24 @@ extension Worker {
     func inspect(_ request: ControlRequest) -> JSONValue? {
         switch request.method {
         case "active":
-            return .array(state.withLock { state in
-                state.active.values.sorted { $0.started < $1.started }.map {
-                    requestInfo($0.delivery, started: $0.started, acknowledged: !$0.acksLate)
-                }
-            })
+            return .array(
+                state.withLock { state in
+                    state.active.values.sorted { $0.started < $1.started }.map {
+                        requestInfo($0.delivery, started: $0.started, acknowledged: !$0.acksLate)
+                    }
+                })
         case "reserved":
             return .array(reserved.snapshot.map { requestInfo($0, started: nil, acknowledged: false) })
         case "scheduled":
             // The messages this worker holds until their near ETA. Those further away wait in
             // Redis (`celeriac.scheduled`), held by no worker.
-            return .array(delayed.snapshot.map { delivery -> JSONValue in
-                [
-                    "eta": delivery.message.headers["eta"] ?? .null, "priority": .integer(delivery.message.priority),
-                    "request": requestInfo(delivery, started: nil, acknowledged: false),
-                ]
-            })
+            return .array(
+                delayed.snapshot.map { delivery -> JSONValue in
+                    [
+                        "eta": delivery.message.headers["eta"] ?? .null, "priority": .integer(delivery.message.priority),
+                        "request": requestInfo(delivery, started: nil, acknowledged: false),
+                    ]
+                })
         case "registered":
             return .array(registry.names.map(JSONValue.string))
         case "revoked":
@@ -67,11 +69,19 @@ extension Worker {
             return ["ok": "new rate limit set successfully"]
         case "time_limit":
             guard let name = request.arguments["task_name"]?.stringValue else { return ["error": "task_name is required"] }
-            let soft: Duration?, hard: Duration?
+            let soft: Duration?
+            let hard: Duration?
             do {
                 (soft, hard) = (try request.seconds("soft"), try request.seconds("hard"))
             } catch { return error.reply }
-            guard registry.updateSettings(of: name, { $0.softTimeLimit = soft; $0.timeLimit = hard }) else {
+            guard
+                registry.updateSettings(
+                    of: name,
+                    {
+                        $0.softTimeLimit = soft
+                        $0.timeLimit = hard
+                    })
+            else {
                 return ["error": .string("unknown task \(name)")]
             }
             return ["ok": "time limits set successfully"]
@@ -123,9 +133,9 @@ extension Worker {
         let (totals, started) = state.withLock { ($0.totals, $0.startedAt) }
         var usage = rusage()
         #if canImport(Glibc)
-        getrusage(RUSAGE_SELF.rawValue, &usage)
+            getrusage(RUSAGE_SELF.rawValue, &usage)
         #else
-        getrusage(RUSAGE_SELF, &usage)
+            getrusage(RUSAGE_SELF, &usage)
         #endif
         var broker: JSONObject = ["hostname": .null, "port": .null]
         if case .tcp(let host, let port) = app.broker.pool.redis.endpoint {

@@ -9,8 +9,10 @@ extension Worker {
             let reason = fetched.deadLetterReason ?? "the message passes the maximum size"
             logger.error(
                 "task.rejected",
-                ["id": fetched.taskID ?? "-", "name": fetched.taskName ?? "-", "queue": fetched.queue, "reason": reason,
-                 "key": configuration.keys.deadLetter])
+                [
+                    "id": fetched.taskID ?? "-", "name": fetched.taskName ?? "-", "queue": fetched.queue, "reason": reason,
+                    "key": configuration.keys.deadLetter,
+                ])
             storeRejection(
                 taskID: fetched.taskID, taskName: fetched.taskName,
                 failure: TaskFailure(type: "MessageTooLarge", module: "celeriac", message: reason))
@@ -103,8 +105,9 @@ extension Worker {
     /// alone are read, for the id to store FAILURE under).
     private func rejectOversized(_ fetched: RedisConsumer.Fetched, tag: String) async {
         var layouts: [JSONKeyLayout] = []
-        let headers = (try? JSONParser.parseRecord(
-            fetched.raw, in: fetched.raw.indices, layouts: &layouts, keep: JSONFieldFilter(["headers"])))?["headers"]
+        let headers =
+            (try? JSONParser.parseRecord(
+                fetched.raw, in: fetched.raw.indices, layouts: &layouts, keep: JSONFieldFilter(["headers"])))?["headers"]
         let reason = "the message is \(fetched.raw.count) bytes, more than the maximum of \(configuration.maximumMessageSize)"
         await reject(
             raw: fetched.raw, deliveryTag: tag, queue: fetched.queue, reason: reason, taskID: headers?["id"]?.stringValue,

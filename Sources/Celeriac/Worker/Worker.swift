@@ -184,7 +184,8 @@ public final class Worker: Sendable {
                 }
             }
             logger.warning(
-                "worker.stopping", ["mode": "cold", "abandoned": "\(running.count)", "note": "acks-late tasks come back after the visibility timeout"])
+                "worker.stopping",
+                ["mode": "cold", "abandoned": "\(running.count)", "note": "acks-late tasks come back after the visibility timeout"])
             for runner in runners + state.withLock({ $0.addedRunners }) { runner.cancel() }
             writer.abandon()
             await firstOf({ await self.runnersFinished.wait() }, { try? await Task.sleep(for: .seconds(1)) })
@@ -210,7 +211,11 @@ public final class Worker: Sendable {
             if !flushed.isFired {
                 logger.warning(
                     "worker.stopping",
-                    ["mode": "cold", "note": "Redis did not take the last writes; their tasks' results are not stored, acks-late tasks come back after the visibility timeout"])
+                    [
+                        "mode": "cold",
+                        "note":
+                            "Redis did not take the last writes; their tasks' results are not stored, acks-late tasks come back after the visibility timeout",
+                    ])
                 fetching.cancel()
                 for finisher in state.withLock({ Array($0.chordFinishers.values) }) { finisher.cancel() }
                 writer.abandon()

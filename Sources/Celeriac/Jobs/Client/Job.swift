@@ -32,7 +32,8 @@ public struct Job: Sendable {
         guard var status = JobStatus.make(id: id, record: record, partitions: partitions, now: Date()) else { return nil }
         // The reduce task may have failed without recording the job (a worker that gave it up
         // at its hard time limit, a chord failed by a header task): its result says so.
-        if status.state == .running || status.state == .reducing, let reduceID = status.reduceTaskID, let meta = try await client.app.backend.meta(for: reduceID),
+        if status.state == .running || status.state == .reducing, let reduceID = status.reduceTaskID,
+            let meta = try await client.app.backend.meta(for: reduceID),
             meta.state == .failure || meta.state == .revoked
         {
             status.state = .failed

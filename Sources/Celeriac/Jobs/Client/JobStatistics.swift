@@ -71,13 +71,18 @@ public struct JobStatistics: Sendable, Hashable {
             "jobs": .integer(jobs), "completed": .integer(completed), "failed": .integer(failed),
             "cancelled": .integer(cancelled), "items": .integer(items), "failed_items": .integer(failedItems),
             "seconds": .double(seconds), "items_per_second": .double(itemsPerSecond),
-            "functions": .object(JSONObject(functions.sorted { $0.key < $1.key }.map { name, totals in
-                (name, [
-                    "jobs": .integer(totals.jobs), "completed": .integer(totals.completed), "failed": .integer(totals.failed),
-                    "cancelled": .integer(totals.cancelled), "items": .integer(totals.items),
-                    "seconds": .double(totals.seconds), "items_per_second": .double(totals.itemsPerSecond),
-                ])
-            })),
+            "functions": .object(
+                JSONObject(
+                    functions.sorted { $0.key < $1.key }.map { name, totals in
+                        (
+                            name,
+                            [
+                                "jobs": .integer(totals.jobs), "completed": .integer(totals.completed), "failed": .integer(totals.failed),
+                                "cancelled": .integer(totals.cancelled), "items": .integer(totals.items),
+                                "seconds": .double(totals.seconds), "items_per_second": .double(totals.itemsPerSecond),
+                            ]
+                        )
+                    })),
         ]
     }
 }

@@ -16,10 +16,14 @@ public struct DatasetGenerator: Sendable {
     public var format: Format
 
     public static let categories = ["books", "electronics", "garden", "grocery", "toys", "travel"]
-    static let firstNames = ["Ada", "Alan", "Grace", "Linus", "Ken", "Barbara", "Edsger", "Margaret", "Dennis", "Frances",
-        "John", "Radia", "Guido", "Chris", "Katherine", "Tim"]
-    static let lastNames = ["Lovelace", "Turing", "Hopper", "Torvalds", "Thompson", "Liskov", "Dijkstra", "Hamilton",
-        "Ritchie", "Allen", "Backus", "Perlman", "van Rossum", "Lattner", "Johnson", "Berners-Lee"]
+    static let firstNames = [
+        "Ada", "Alan", "Grace", "Linus", "Ken", "Barbara", "Edsger", "Margaret", "Dennis", "Frances",
+        "John", "Radia", "Guido", "Chris", "Katherine", "Tim",
+    ]
+    static let lastNames = [
+        "Lovelace", "Turing", "Hopper", "Torvalds", "Thompson", "Liskov", "Dijkstra", "Hamilton",
+        "Ritchie", "Allen", "Backus", "Perlman", "van Rossum", "Lattner", "Johnson", "Berners-Lee",
+    ]
     static let domains = ["example.com", "mail.example.org", "corp.example.net", "uni.example.edu"]
     static let columns = ["id", "name", "email", "age", "score", "amount", "category", "created_at", "active"]
 
@@ -81,8 +85,12 @@ public struct DatasetGenerator: Sendable {
             .string(CeleryTimestamp.format(Date(timeIntervalSince1970: Double(created)))), .bool(active),
         ]
         switch random.below(100) {
-        case 0: age = "forty"; values[3] = age
-        case 1: score = "n/a"; values[4] = score
+        case 0:
+            age = "forty"
+            values[3] = age
+        case 1:
+            score = "n/a"
+            values[4] = score
         case 2, 3, 4: values[2 + random.below(5)] = nil
         default: break
         }

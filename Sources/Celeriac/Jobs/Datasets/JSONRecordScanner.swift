@@ -151,7 +151,8 @@ struct JSONRecordScanner {
         if !number.isInteger, number.digits <= 15, abs(number.exponent) <= 22 {
             // Both operands are exact doubles, so one IEEE operation rounds correctly.
             let magnitude = Double(number.mantissa)
-            let scaled = number.exponent < 0
+            let scaled =
+                number.exponent < 0
                 ? magnitude / Self.powersOfTen[-number.exponent] : magnitude * Self.powersOfTen[number.exponent]
             view.slots[slot].kind = .double
             view.slots[slot].double = number.negative ? -scaled : scaled

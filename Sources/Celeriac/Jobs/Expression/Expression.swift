@@ -109,9 +109,15 @@ public struct Expression: Sendable, Hashable, CustomStringConvertible {
         }
         if case .integer(let x) = left, case .integer(let y) = right {
             switch op {
-            case "+": let (sum, overflow) = x.addingReportingOverflow(y); if !overflow { return .integer(sum) }
-            case "-": let (difference, overflow) = x.subtractingReportingOverflow(y); if !overflow { return .integer(difference) }
-            case "*": let (product, overflow) = x.multipliedReportingOverflow(by: y); if !overflow { return .integer(product) }
+            case "+":
+                let (sum, overflow) = x.addingReportingOverflow(y)
+                if !overflow { return .integer(sum) }
+            case "-":
+                let (difference, overflow) = x.subtractingReportingOverflow(y)
+                if !overflow { return .integer(difference) }
+            case "*":
+                let (product, overflow) = x.multipliedReportingOverflow(by: y)
+                if !overflow { return .integer(product) }
             case "%":
                 guard y != 0 else { throw ExpressionError("modulo by zero") }
                 let (remainder, overflow) = x.remainderReportingOverflow(dividingBy: y)

@@ -77,19 +77,28 @@ struct ExpressionParser {
     private mutating func parseSum() throws -> Expression.Node {
         var node = try parseProduct()
         while true {
-            if take("+") { node = .binary("+", node, try parseProduct()) }
-            else if take("-") { node = .binary("-", node, try parseProduct()) }
-            else { return node }
+            if take("+") {
+                node = .binary("+", node, try parseProduct())
+            } else if take("-") {
+                node = .binary("-", node, try parseProduct())
+            } else {
+                return node
+            }
         }
     }
 
     private mutating func parseProduct() throws -> Expression.Node {
         var node = try parseUnary()
         while true {
-            if take("*") { node = .binary("*", node, try parseUnary()) }
-            else if take("/") { node = .binary("/", node, try parseUnary()) }
-            else if take("%") { node = .binary("%", node, try parseUnary()) }
-            else { return node }
+            if take("*") {
+                node = .binary("*", node, try parseUnary())
+            } else if take("/") {
+                node = .binary("/", node, try parseUnary())
+            } else if take("%") {
+                node = .binary("%", node, try parseUnary())
+            } else {
+                return node
+            }
         }
     }
 
@@ -149,8 +158,9 @@ struct ExpressionParser {
             let start = index
             if scalar.properties.isWhitespace {
                 index += 1
-            } else if scalar.properties.numericType == .decimal || (scalar == "." && index + 1 < scalars.count
-                && scalars[index + 1].properties.numericType == .decimal)
+            } else if scalar.properties.numericType == .decimal
+                || (scalar == "." && index + 1 < scalars.count
+                    && scalars[index + 1].properties.numericType == .decimal)
             {
                 while index < scalars.count, scalars[index].properties.numericType == .decimal || scalars[index] == "." {
                     index += 1

@@ -116,9 +116,11 @@ public struct EnrichmentFunction: JobFunction {
 
     public func result(of partial: Partial) -> JSONObject {
         func table(_ counts: [String: Counts]) -> JSONValue {
-            .object(JSONObject(counts.sorted { $0.key < $1.key }.map {
-                ($0.key, ["hits": .integer($0.value.hits), "misses": .integer($0.value.misses)])
-            }))
+            .object(
+                JSONObject(
+                    counts.sorted { $0.key < $1.key }.map {
+                        ($0.key, ["hits": .integer($0.value.hits), "misses": .integer($0.value.misses)])
+                    }))
         }
         return ["written": .integer(partial.written), "lookups": table(partial.lookups), "derived": table(partial.derived)]
     }

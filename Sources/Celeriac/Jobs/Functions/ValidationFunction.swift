@@ -40,7 +40,8 @@ public struct ValidationFunction: JobFunction, RecordViewFunction {
             required = try spec.bool("required", default: false)
             type = try spec.optionalString("type").map { type in
                 guard let known = ValueType(rawValue: type) else {
-                    throw spec.invalid("type", "unknown type '\(type)' (one of \(ValueType.allCases.map(\.rawValue).sorted().joined(separator: ", ")))")
+                    throw spec.invalid(
+                        "type", "unknown type '\(type)' (one of \(ValueType.allCases.map(\.rawValue).sorted().joined(separator: ", ")))")
                 }
                 return known
             }
@@ -51,7 +52,8 @@ public struct ValidationFunction: JobFunction, RecordViewFunction {
             maximumLength = spec.object["max_length"] == nil ? nil : try spec.integer("max_length", default: 0)
             format = try spec.optionalString("format").map { format in
                 guard let known = Format(rawValue: format) else {
-                    throw spec.invalid("format", "unknown format '\(format)' (one of \(Format.allCases.map(\.rawValue).sorted().joined(separator: ", ")))")
+                    throw spec.invalid(
+                        "format", "unknown format '\(format)' (one of \(Format.allCases.map(\.rawValue).sorted().joined(separator: ", ")))")
                 }
                 return known
             }

@@ -34,7 +34,12 @@ public struct QuantileSketch: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case relativeAccuracy = "alpha", maximumBuckets = "max_buckets", positive, negative, zeroCount = "zero", count, minimum = "min"
+        case relativeAccuracy = "alpha"
+        case maximumBuckets = "max_buckets"
+        case positive, negative
+        case zeroCount = "zero"
+        case count
+        case minimum = "min"
         case maximum = "max"
     }
 

@@ -7,12 +7,14 @@ extension JobReduction {
         var object: JSONObject = ["items": .integer(items), "failed_items": .integer(failedItems)]
         for (key, value) in result { object[key] = value }
         object["partitions"] = .integer(partitions)
-        object["failed_partitions"] = .array(failedPartitions.map {
-            ["partition": .integer($0.partition), "error": .string($0.reason)]
-        })
-        object["item_errors"] = .array(itemErrors.map {
-            ["partition": .integer($0.partition), "item": .integer($0.item), "error": .string($0.error)]
-        })
+        object["failed_partitions"] = .array(
+            failedPartitions.map {
+                ["partition": .integer($0.partition), "error": .string($0.reason)]
+            })
+        object["item_errors"] = .array(
+            itemErrors.map {
+                ["partition": .integer($0.partition), "item": .integer($0.item), "error": .string($0.error)]
+            })
         return object
     }
 }

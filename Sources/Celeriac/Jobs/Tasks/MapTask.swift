@@ -127,15 +127,16 @@ struct MapTask {
                 try context.checkCancellation()
                 if cancelled.load(ordering: .relaxed) { throw CancellationError() }
             },
-            report: PartitionMonitor.tolerant({ progress in
-                guard !progress.done else { return }
-                try await context.updateState("PROGRESS", meta: progress.meta)
-                let fields: JSONObject = [
-                    "state": "running", "processed": .integer(progress.processed), "total": .integer(progress.total),
-                    "failed": .integer(progress.failed), "itemsPerSecond": progress.meta["itemsPerSecond"] ?? 0,
-                ]
-                if try await self.record(fields, began: began) { cancelled.store(true, ordering: .relaxed) }
-            }, skipped: { _ in skippedReports.add(1, ordering: .relaxed) }))
+            report: PartitionMonitor.tolerant(
+                { progress in
+                    guard !progress.done else { return }
+                    try await context.updateState("PROGRESS", meta: progress.meta)
+                    let fields: JSONObject = [
+                        "state": "running", "processed": .integer(progress.processed), "total": .integer(progress.total),
+                        "failed": .integer(progress.failed), "itemsPerSecond": progress.meta["itemsPerSecond"] ?? 0,
+                    ]
+                    if try await self.record(fields, began: began) { cancelled.store(true, ordering: .relaxed) }
+                }, skipped: { _ in skippedReports.add(1, ordering: .relaxed) }))
         let summary: PartitionSummary
         switch dataset {
         case .redisList(let key, let start, let stop):

@@ -35,7 +35,7 @@ struct PartitionMonitor {
         { progress in
             do {
                 try await write(progress)
-            } catch where error.isTemporaryRedisFailure {
+            } catch  where error.isTemporaryRedisFailure {
                 skipped(error)
             }
         }
@@ -118,27 +118,29 @@ struct PartitionProcessor<Function: JobFunction>: PartitionProcessing {
             var scanner = JSONRecordScanner(fields: viewPath.fields)
             var layouts: [JSONKeyLayout] = []
             let filter = function.fieldsRead.map(JSONFieldFilter.init)
-            while recordsLeft, let more = try await reader.nextTexts({ text in
-                try monitor.checkStop()
-                let index = summary.items
-                summary.items += 1
-                do {
-                    switch text {
-                    case .malformed(let reason):
-                        summary.recordFailure(at: index, reason)
-                    case .json(let bytes, let range) where scanner.scan(bytes, range):
-                        defer { scanner.release() }
-                        try viewPath.map(scanner.view, &partial)
-                    case .json(let bytes, let range):
-                        switch FileRecordReader.record(json: bytes, range, layouts: &layouts, keep: filter) {
-                        case .malformed(let reason): summary.recordFailure(at: index, reason)
-                        case .item(let item): _ = try function.map(item, into: &partial)
+            while recordsLeft,
+                let more = try await reader.nextTexts({ text in
+                    try monitor.checkStop()
+                    let index = summary.items
+                    summary.items += 1
+                    do {
+                        switch text {
+                        case .malformed(let reason):
+                            summary.recordFailure(at: index, reason)
+                        case .json(let bytes, let range) where scanner.scan(bytes, range):
+                            defer { scanner.release() }
+                            try viewPath.map(scanner.view, &partial)
+                        case .json(let bytes, let range):
+                            switch FileRecordReader.record(json: bytes, range, layouts: &layouts, keep: filter) {
+                            case .malformed(let reason): summary.recordFailure(at: index, reason)
+                            case .item(let item): _ = try function.map(item, into: &partial)
+                            }
                         }
+                    } catch {
+                        summary.recordFailure(at: index, "\(error)")
                     }
-                } catch {
-                    summary.recordFailure(at: index, "\(error)")
-                }
-            }) {
+                })
+            {
                 recordsLeft = more
                 if clock.now >= nextReport {
                     try await monitor.report(progress(done: false))

@@ -54,7 +54,8 @@ struct ReduceTask {
         if case .directory(let directory)? = try JobTasks.output(outputJSON) {
             result["output"] = .string(try writeManifest(directory: directory, summaries: summaries))
         }
-        let failure = state == .failed
+        let failure =
+            state == .failed
             ? "\(reduction.failedPartitions.count) of \(summaries.count) partitions failed: "
                 + (reduction.failedPartitions.first.map { "partition \($0.partition): \($0.reason)" } ?? "")
             : nil
@@ -69,7 +70,8 @@ struct ReduceTask {
         // Only the two times: the record also holds the spec and every map task's id.
         let times = try await store.send(RESPCommand("HMGET", JobKeys.record(jobID), "started_at", "submitted_at"))
         let now = Date().timeIntervalSince1970
-        let since = (times.array ?? []).lazy.compactMap { $0.string.flatMap(Double.init) }
+        let since =
+            (times.array ?? []).lazy.compactMap { $0.string.flatMap(Double.init) }
             .first { $0.isFinite && $0 > 0 && $0 <= now } ?? now
         var fields: [any RESPArgument] = [JobKeys.record(jobID)]
         if let result { fields += ["result", result.serialized()] }
