@@ -184,7 +184,9 @@ import Testing
         }
     }
 
-    @Test func warmShutdownGivesPrefetchedMessagesBack() async throws {
+    /// `shutdown()`, or cancelling the task that awaits `run()`: the same warm shutdown.
+    @Test(arguments: [false, true])
+    func warmShutdownGivesPrefetchedMessagesBack(byCancelling: Bool) async throws {
         try await withRedisServer { server in
             let app = try CeleriacApp(brokerURL: server.url(database: 0), backendURL: server.url(database: 1))
             let registry = TaskRegistry()
@@ -202,7 +204,7 @@ import Testing
                 let queued = try await redis.llen("celery")
                 return held == 3 && queued == 0
             })
-            worker.shutdown()
+            if byCancelling { running.cancel() } else { worker.shutdown() }
             try await running.value
             // The running task finished; the three waiting ones are back, first in line, flagged.
             #expect(try await slow.state() == .success)

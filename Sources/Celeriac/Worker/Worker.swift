@@ -114,7 +114,8 @@ public final class Worker: Sendable {
     /// (stop fetching, give prefetched messages back to their queues, let running tasks finish within
     /// ``WorkerConfiguration/shutdownGrace``, then store their results within another grace
     /// period), cold on the second (cancel running tasks, give up unwritten results and return).
-    /// Neither waits for ever on a Redis that hangs: every call ends at its timeout.
+    /// Neither waits for ever on a Redis that hangs: every call ends at its timeout. Cancelling the
+    /// task that awaits `run()` is a warm shutdown too (it does not cut the grace periods short).
     /// - Throws: ``RedisClientError`` when the broker cannot be reached at start;
     ///   ``CeleriacError`` `invalidConfiguration` when called twice, or when the broker or backend
     ///   runs a Redis older than ``RedisServerRequirement/minimumVersion``. Once running, Redis outages are
@@ -157,80 +158,18 @@ public final class Worker: Sendable {
         let controlling = Task { await self.controlLoop(control) }
         let heartbeats = Task { await self.heartbeatLoop() }
 
-        await stopRequested.wait()
-        logger.info("worker.stopping", ["mode": "warm", "running": "\(state.withLock { $0.active.count })"])
-
-        // 1. Runners take no new message; those waiting for a slot (or for their near ETA) go back
-        //    to the front of their queues.
-        await restore(reserved.close() + delayed.close())
-        await delaying.value
-
-        // 2. Stop fetching: the loop ends after its current fetch (BRPOP waits 1 s at most); it is
-        //    not interrupted, so that a message popped at that moment is not lost. What it fetched
-        //    meanwhile goes back too.
-        await firstOf({ await self.fetchingFinished.wait() }, { await self.coldStopRequested.wait() })
-        if coldStopRequested.isFired { fetching.cancel() }
-        await restore(reserved.takeLeftovers())
-
-        // 3. Let running tasks finish, within the grace period or until a second signal.
-        await firstOf(
-            { await self.runnersFinished.wait() }, { try? await Task.sleep(for: self.configuration.shutdownGrace) },
-            { await self.coldStopRequested.wait() })
-        if !runnersFinished.isFired {
-            let running = state.withLock { state in
-                state.active.values.map { task in
-                    task.context.requestStop(.shutdown)
-                    return task.delivery
-                }
-            }
-            logger.warning(
-                "worker.stopping",
-                ["mode": "cold", "abandoned": "\(running.count)", "note": "acks-late tasks come back after the visibility timeout"])
-            for runner in runners + state.withLock({ $0.addedRunners }) { runner.cancel() }
-            writer.abandon()
-            await firstOf({ await self.runnersFinished.wait() }, { try? await Task.sleep(for: .seconds(1)) })
+        // Cancelling the task that awaits run() asks for a warm shutdown, as shutdown() does.
+        await withTaskCancellationHandler {
+            await stopRequested.wait()
+        } onCancel: {
+            self.shutdown()
         }
-        housekeeping.cancel()
-        await housekeeping.value
-        control.close()
-        await controlling.value
-        if !coldStopRequested.isFired {
-            // 4. The last writes, within the grace period or until a second signal: Redis may be
-            //    gone or hang, and these waits do not end by themselves then.
-            let flushed = AsyncSignal()
-            Task {
-                await fetching.value
-                // A chord claimed in the last writes still needs its body sent (nobody else will).
-                await self.writer.waitUntilWritten(self.writer.enqueue([]))
-                for finisher in self.state.withLock({ Array($0.chordFinishers.values) }) { await finisher.value }
-                flushed.fire()
-            }
-            await firstOf(
-                { await flushed.wait() }, { try? await Task.sleep(for: self.configuration.shutdownGrace) },
-                { await self.coldStopRequested.wait() })
-            if !flushed.isFired {
-                logger.warning(
-                    "worker.stopping",
-                    [
-                        "mode": "cold",
-                        "note":
-                            "Redis did not take the last writes; their tasks' results are not stored, acks-late tasks come back after the visibility timeout",
-                    ])
-                fetching.cancel()
-                for finisher in state.withLock({ Array($0.chordFinishers.values) }) { finisher.cancel() }
-                writer.abandon()
-            }
-        } else {
-            // Cold: what is not written yet is given up, so closing the writer does not wait for Redis.
-            writer.abandon()
-        }
-        await writer.close()
-        heartbeats.cancel()
-        await heartbeats.value
-        sendWorkerEvent("worker-offline")
-        await events.close()
-        threadPool.stop()
-        logger.info("worker.stopped", ["hostname": configuration.hostname, "processed": "\(state.withLock { $0.processed })"])
+        // The shutdown runs in a task of its own: a cancelled caller must not cut its grace
+        // periods short (a second shutdown() is what makes it cold).
+        let loops = Loops(
+            fetching: fetching, runners: runners, housekeeping: housekeeping, delaying: delaying, controlling: controlling,
+            heartbeats: heartbeats, control: control)
+        await Task { await self.shutDown(loops) }.value
     }
 
     /// Asks the worker to stop: the first call starts a warm shutdown, the second makes it cold.
