@@ -131,7 +131,8 @@ public final class Beat: Sendable {
         return 1
         """)
 
-    /// Runs until ``shutdown()``: leads when it can and sends due runs while leading.
+    /// Runs until ``shutdown()`` or until the task awaiting it is cancelled: leads when it can and
+    /// sends due runs while leading; leadership is released on the way out.
     /// - Throws: ``RedisClientError`` when Redis cannot be reached at start. Later outages are
     ///   logged and retried.
     public func run() async throws {
@@ -146,44 +147,50 @@ public final class Beat: Sendable {
             "beat.ready",
             ["node": configuration.nodeName, "entries": "\(schedule.entries.count)", "lease": "\(configuration.lease)"])
         var failures = 0
-        while !state.withLock({ $0.isStopping }) {
-            var sleep = tick
-            do {
-                let asked = ContinuousClock.now
-                let wasLeader = isLeader
-                let leads =
-                    try await pool.evalScript(
-                        Self.leadScript, keys: [configuration.leaderKey], arguments: [configuration.nodeName, leaseMilliseconds]
-                    ).int == 1
-                state.withLock { $0.leadsUntil = leads ? asked + configuration.lease : nil }
-                if leads != wasLeader {
-                    logger.info(leads ? "beat.leading" : "beat.following", ["node": configuration.nodeName])
+        // Cancelling the task that awaits run() stops it as shutdown() does (without this, every
+        // sleep would return at once and the loop would spin).
+        await withTaskCancellationHandler {
+            while !state.withLock({ $0.isStopping }) {
+                var sleep = tick
+                do {
+                    let asked = ContinuousClock.now
+                    let wasLeader = isLeader
+                    let leads =
+                        try await pool.evalScript(
+                            Self.leadScript, keys: [configuration.leaderKey], arguments: [configuration.nodeName, leaseMilliseconds]
+                        ).int == 1
+                    state.withLock { $0.leadsUntil = leads ? asked + configuration.lease : nil }
+                    if leads != wasLeader {
+                        logger.info(leads ? "beat.leading" : "beat.following", ["node": configuration.nodeName])
+                        references = [:]
+                    }
+                    if leads {
+                        if references.isEmpty { references = try await loadReferences(default: started) }
+                        let now = Date()
+                        for entry in schedule.entries where isLeader {
+                            let reference = references[entry.name] ?? started
+                            references[entry.name] = try await sendDueRuns(of: entry, after: reference, now: now)
+                        }
+                        let nextDue = schedule.entries.compactMap { entry in
+                            entry.timing.nextRun(after: references[entry.name] ?? started)
+                        }.min()
+                        if let nextDue {
+                            let wait = min(max(nextDue.timeIntervalSinceNow, 0), tick.timeInterval)
+                            sleep = min(tick, .milliseconds(Int64((wait * 1000).rounded(.up)) + 1))
+                        }
+                    }
+                    failures = 0
+                } catch {
+                    if failures == 0 { logger.warning("redis.unreachable", ["while": "beat", "error": "\(error)", "action": "retrying"]) }
+                    failures += 1
+                    state.withLock { $0.leadsUntil = nil }
                     references = [:]
                 }
-                if leads {
-                    if references.isEmpty { references = try await loadReferences(default: started) }
-                    let now = Date()
-                    for entry in schedule.entries where isLeader {
-                        let reference = references[entry.name] ?? started
-                        references[entry.name] = try await sendDueRuns(of: entry, after: reference, now: now)
-                    }
-                    let nextDue = schedule.entries.compactMap { entry in
-                        entry.timing.nextRun(after: references[entry.name] ?? started)
-                    }.min()
-                    if let nextDue {
-                        let wait = min(max(nextDue.timeIntervalSinceNow, 0), tick.timeInterval)
-                        sleep = min(tick, .milliseconds(Int64((wait * 1000).rounded(.up)) + 1))
-                    }
-                }
-                failures = 0
-            } catch {
-                if failures == 0 { logger.warning("redis.unreachable", ["while": "beat", "error": "\(error)", "action": "retrying"]) }
-                failures += 1
-                state.withLock { $0.leadsUntil = nil }
-                references = [:]
+                let pause = sleep
+                await firstOf({ try? await Task.sleep(for: pause) }, { await self.stopSignal.wait() })
             }
-            let pause = sleep
-            await firstOf({ try? await Task.sleep(for: pause) }, { await self.stopSignal.wait() })
+        } onCancel: {
+            self.shutdown()
         }
         if isLeader {
             _ = try? await pool.evalScript(Self.resignScript, keys: [configuration.leaderKey], arguments: [configuration.nodeName])
