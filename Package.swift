@@ -1,6 +1,7 @@
 // swift-tools-version: 6.0
 // Celeriac: a Celery-compatible task queue for Swift, brokered by Redis.
-// Layers: CHiredis (C library) -> RESP (Redis client) -> Celeriac (task queue) -> executables.
+// Layers: CHiredis (C library) -> RESP (Redis client) -> Celeriac (task queue) -> executables
+// (and CeleriacExamples, the example tasks celeriac-worker links).
 // No package dependencies: only the toolchain's Foundation, Dispatch, Synchronization and Testing.
 import PackageDescription
 
@@ -15,6 +16,7 @@ let package = Package(
     products: [
         .library(name: "RESP", targets: ["RESP"]),
         .library(name: "Celeriac", targets: ["Celeriac"]),
+        .library(name: "CeleriacExamples", targets: ["CeleriacExamples"]),
         .executable(name: "celeriac", targets: ["CeleriacCLI"]),
         .executable(name: "celeriac-worker", targets: ["CeleriacWorker"]),
         .executable(name: "celeriac-beat", targets: ["CeleriacBeat"]),
@@ -30,17 +32,20 @@ let package = Package(
         ),
         .target(name: "RESP", dependencies: ["CHiredis"], swiftSettings: swiftSettings),
         .target(name: "Celeriac", dependencies: ["RESP"], swiftSettings: swiftSettings),
+        // The celeriac.examples.* tasks (add, mul, xsum, sleep, fail, progress, noop) that
+        // celeriac-worker, the tests, the benchmarks and the Python interop app use.
+        .target(name: "CeleriacExamples", dependencies: ["Celeriac"], swiftSettings: swiftSettings),
         .executableTarget(name: "CeleriacCLI", dependencies: ["Celeriac"], swiftSettings: swiftSettings),
-        .executableTarget(name: "CeleriacWorker", dependencies: ["Celeriac"], swiftSettings: swiftSettings),
+        .executableTarget(name: "CeleriacWorker", dependencies: ["Celeriac", "CeleriacExamples"], swiftSettings: swiftSettings),
         .executableTarget(name: "CeleriacBeat", dependencies: ["Celeriac"], swiftSettings: swiftSettings),
         // The README's "your own worker" example, built and run by the tests.
         .executableTarget(
-            name: "ExampleWorker", dependencies: ["Celeriac"], path: "Examples/ExampleWorker",
+            name: "ExampleWorker", dependencies: ["Celeriac", "CeleriacExamples"], path: "Examples/ExampleWorker",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "CeleriacBench",
-            dependencies: ["Celeriac", "RESP", "RedisTestSupport"],
+            dependencies: ["Celeriac", "CeleriacExamples", "RESP", "RedisTestSupport"],
             path: "Benchmarks/CeleriacBench",
             swiftSettings: swiftSettings
         ),
@@ -62,7 +67,7 @@ let package = Package(
         .testTarget(
             name: "CeleriacTests",
             dependencies: [
-                "Celeriac", "RESP", "RedisTestSupport",
+                "Celeriac", "CeleriacExamples", "RESP", "RedisTestSupport",
                 // Executables are dependencies so that `swift test` builds them for the CLI tests.
                 "CeleriacCLI", "CeleriacWorker", "CeleriacBeat", "ExampleWorker", "CeleriacFuzz",
             ],

@@ -1,4 +1,5 @@
 import Celeriac
+import CeleriacExamples
 import Foundation
 
 /// A task shared by the producers and this worker.

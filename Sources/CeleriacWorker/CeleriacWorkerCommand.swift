@@ -1,4 +1,5 @@
 import Celeriac
+import CeleriacExamples
 import Foundation
 
 /// `celeriac-worker`: a Celeriac worker with the example tasks (`celeriac.examples.*`) and the job tasks (`celeriac.jobs.map`, `celeriac.jobs.reduce`).

@@ -1,4 +1,5 @@
 import Celeriac
+import CeleriacExamples
 import Testing
 
 /// Registration: one handler per name.

@@ -1,4 +1,5 @@
 import Celeriac
+import CeleriacExamples
 import Foundation
 import RESP
 import RedisTestSupport

@@ -7,6 +7,9 @@ public enum OutsideNumber {
     /// limits cannot be meant, and converting them to milliseconds would overflow.
     public static let maximumSeconds: Double = 3_155_760_000
 
+    /// The range ``duration(seconds:)`` accepts, as error messages name it.
+    public static let secondsRange = "finite seconds in 0...\(Int(maximumSeconds))"
+
     /// `seconds` as a duration when it is finite and in `0...maximumSeconds`; `nil` otherwise.
     public static func duration(seconds: Double) -> Duration? {
         guard seconds.isFinite, seconds >= 0, seconds <= maximumSeconds else { return nil }

@@ -75,7 +75,7 @@ extension TaskMessage {
         if let chord = present(embed["chord"]) { try Signature.checkValues(chord, path: "embed.chord") }
     }
 
-    static let secondsRange = "finite seconds in 0...\(Int(OutsideNumber.maximumSeconds))"
+    static let secondsRange = OutsideNumber.secondsRange
 
     static func invalid(_ field: String, _ value: JSONValue, _ expected: String) -> CeleryProtocolError {
         CeleryProtocolError(.invalidValue, "\(field) is \(shown(value, limit: 80)); it must be \(expected)")

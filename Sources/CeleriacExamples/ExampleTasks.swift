@@ -1,3 +1,4 @@
+import Celeriac
 import Foundation
 
 /// The example tasks every Celeriac worker can register, under the names the documentation, the
@@ -94,7 +95,7 @@ public enum ExampleTasks {
         try registry.register(Sleep.self) { arguments, context in
             // In slices, so that a revoke with terminate (or a soft time limit) stops it promptly.
             guard let span = OutsideNumber.duration(seconds: arguments.seconds) else {
-                throw TaskFailure(type: "ValueError", message: "seconds must be \(TaskMessage.secondsRange), not \(arguments.seconds)")
+                throw TaskFailure(type: "ValueError", message: "seconds must be \(OutsideNumber.secondsRange), not \(arguments.seconds)")
             }
             let until = ContinuousClock.now + span
             while ContinuousClock.now < until {
