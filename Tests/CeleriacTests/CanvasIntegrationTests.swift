@@ -23,6 +23,9 @@ import Testing
             // The last step's parent is the second, whose parent is the first; each lists the next as child.
             let last = try #require(try await cluster.app.backend.meta(for: result.id))
             let middleID = try #require(last.fields["parent_id"]?.stringValue)
+            // As in Celery, a step sends the next before it stores its own result (so that the
+            // stored result lists its child): the last can finish before the middle is stored.
+            #expect(try await eventually(attempts: 500) { try await cluster.app.backend.meta(for: middleID) != nil })
             let middle = try #require(try await cluster.app.backend.meta(for: middleID))
             #expect(middle.result == 6)
             #expect(middle.fields["children"] == [[[.string(result.id), .null], .null]])
