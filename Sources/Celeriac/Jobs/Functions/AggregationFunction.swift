@@ -7,7 +7,7 @@
 ///
 /// Result: `{"groups": [{"key": {"category": "a"}, "items": 10, "amount": {"sum", "count", "avg",
 /// "min", "max"}}, ...]}`, groups sorted by key.
-public struct AggregationFunction: JobFunction {
+public struct AggregationFunction: JobFunction, RecordViewFunction {
     public static let name = "aggregation"
     static let operations: Set<String> = ["sum", "count", "avg", "min", "max"]
 
@@ -23,6 +23,10 @@ public struct AggregationFunction: JobFunction {
     let groupBy: [String]
     let metrics: [(field: String, operations: [String])]
     let maximumGroups: Int
+    /// The group and metric fields without repeats (the record view's slots), and their slots.
+    let viewFields: [String]?
+    let groupSlots: [Int]
+    let metricSlots: [Int]
 
     public init(parameters: JobParameters) throws {
         try parameters.allowOnly(["group_by", "metrics", "max_groups"])
@@ -39,6 +43,15 @@ public struct AggregationFunction: JobFunction {
         }.map { ($0, $1) }
         guard !metrics.isEmpty else { throw parameters.invalid("metrics", "must name at least one field") }
         maximumGroups = try parameters.integer("max_groups", default: 10_000, in: 1...1_000_000)
+        var fields: [String] = []
+        func slot(_ field: String) -> Int {
+            if let slot = fields.firstIndex(of: field) { return slot }
+            fields.append(field)
+            return fields.count - 1
+        }
+        groupSlots = groupBy.map(slot)
+        metricSlots = metrics.map { slot($0.field) }
+        viewFields = fields
     }
 
     public var fieldsRead: Set<String>? { Set(groupBy).union(metrics.map(\.field)) }
@@ -46,18 +59,27 @@ public struct AggregationFunction: JobFunction {
     public func makePartial() -> Partial { [:] }
 
     public func map(_ item: JSONObject, into partial: inout Partial) throws -> JSONObject? {
-        let key = groupBy.map { item[$0] ?? .null }
+        let numbers = metrics.map { metric in item[metric.field].flatMap { $0.isNumber ? $0.doubleValue : nil } }
+        try fold(key: groupBy.map { item[$0] ?? .null }, numbers: numbers, into: &partial)
+        return nil
+    }
+
+    func map(view record: borrowing JSONRecordView, into partial: inout Partial) throws {
+        let numbers = metricSlots.map { record.number($0) }
+        try fold(key: groupSlots.map { record.value($0) ?? .null }, numbers: numbers, into: &partial)
+    }
+
+    /// Counts an item of group `key` and adds its metric values (`nil`: not a number).
+    private func fold(key: [JSONValue], numbers: [Double?], into partial: inout Partial) throws {
         let text = JSONValue.array(key).serializedString
         if partial[text] == nil {
             guard partial.count < maximumGroups else { throw AggregationError(limit: maximumGroups) }
             partial[text] = Group(key: key, metrics: metrics.map { _ in NumericSummary() })
         }
         partial[text]?.items += 1
-        for (index, metric) in metrics.enumerated() {
-            guard let value = item[metric.field], value.isNumber, let number = value.doubleValue else { continue }
-            partial[text]?.metrics[index].add(number)
+        for (index, number) in numbers.enumerated() {
+            if let number { partial[text]?.metrics[index].add(number) }
         }
-        return nil
     }
 
     public func merge(_ other: Partial, into partial: inout Partial) {

@@ -88,10 +88,7 @@ public struct AnalysisFunction: JobFunction, RecordViewFunction {
             partial.fields[index].sketch.add(number)
         }
         if let categories {
-            // The rules see the fields they name (an absent one as null, which is how they
-            // read a missing field), not the whole item.
-            let item = JSONObject(layout: categoryLayout, values: categorySlots.map { record.value($0) ?? .null })
-            partial.categories?[categories.classify(item), default: 0] += 1
+            partial.categories?[categories.classify(record, slots: categorySlots, layout: categoryLayout), default: 0] += 1
         }
     }
 

@@ -31,6 +31,12 @@ struct ClassRules: Sendable {
         return defaultClass
     }
 
+    /// ``classify(_:)`` of a record view: the rules see an object of the fields they name, read at
+    /// `slots` (in `layout`'s order; an absent field as null, which is how they read a missing one).
+    func classify(_ record: borrowing JSONRecordView, slots: [Int], layout: JSONKeyLayout) -> String {
+        classify(JSONObject(layout: layout, values: slots.map { record.value($0) ?? .null }))
+    }
+
     /// Counts by class as a JSON object, in ``classNames`` order (classes with no item show 0).
     func counts(_ counts: [String: Int]) -> JSONValue {
         .object(JSONObject(classNames.map { ($0, .integer(counts[$0] ?? 0)) }))
@@ -40,13 +46,19 @@ struct ClassRules: Sendable {
 /// `classification`: sorts items into classes by rules (first match wins, with a default class).
 ///
 /// Parameters as ``ClassRules``; result `{"classes": {"vip": 120, "other": 880}}`.
-public struct ClassificationFunction: JobFunction {
+public struct ClassificationFunction: JobFunction, RecordViewFunction {
     public static let name = "classification"
     let rules: ClassRules
+    /// The fields the rules name, as the record view's slots, and the object the rules see.
+    let viewFields: [String]?
+    let layout: JSONKeyLayout
 
     public init(parameters: JobParameters) throws {
         try parameters.allowOnly(["rules", "default"])
         rules = try ClassRules(parameters)
+        let fields = rules.fieldReferences.sorted()
+        viewFields = fields
+        layout = JSONKeyLayout(fields)
     }
 
     public var fieldsRead: Set<String>? { rules.fieldReferences }
@@ -56,6 +68,10 @@ public struct ClassificationFunction: JobFunction {
     public func map(_ item: JSONObject, into partial: inout [String: Int]) throws -> JSONObject? {
         partial[rules.classify(item), default: 0] += 1
         return nil
+    }
+
+    func map(view record: borrowing JSONRecordView, into partial: inout [String: Int]) throws {
+        partial[rules.classify(record, slots: Array(layout.keys.indices), layout: layout), default: 0] += 1
     }
 
     public func merge(_ other: [String: Int], into partial: inout [String: Int]) {

@@ -1,4 +1,5 @@
-/// A built-in function with a second map path over ``JSONRecordView``s: the fields it reads,
+/// A built-in function (validation, analysis, aggregation, classification: those that write no
+/// items) with a second map path over ``JSONRecordView``s: the fields it reads,
 /// found in the read buffer by ``JSONRecordScanner`` instead of a ``JSONObject`` built per item.
 /// The map loop takes it for JSON records whenever ``viewFields`` is not `nil`; a record the
 /// scanner leaves alone goes through ``JobFunction/map(_:into:)`` as before, so both paths must

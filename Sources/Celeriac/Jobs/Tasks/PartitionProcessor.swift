@@ -54,6 +54,9 @@ protocol PartitionProcessing: Sendable {
     /// The fields the function reads (`nil`: all), for the reader to build only those.
     var fieldsRead: Set<String>? { get }
 
+    /// Whether JSON records are read through ``JSONRecordScanner`` for this function.
+    var readsRecordViews: Bool { get }
+
     /// Runs the map loop over one partition's records.
     /// - Throws: what `monitor` throws (cancellation), or the reader's error for a partition that
     ///   cannot be read.
@@ -93,7 +96,6 @@ struct PartitionProcessor<Function: JobFunction>: PartitionProcessing {
     }
 
     var fieldsRead: Set<String>? { function.fieldsRead }
-    /// Whether JSON records are read through ``JSONRecordScanner`` for this function.
     var readsRecordViews: Bool { viewPath != nil }
 
     func process<Reader: PartitionReader>(
