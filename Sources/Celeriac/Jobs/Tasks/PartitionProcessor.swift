@@ -35,7 +35,7 @@ struct PartitionMonitor {
         { progress in
             do {
                 try await write(progress)
-            } catch  where error.isTemporaryRedisFailure {
+            } catch let error where error.isTemporaryRedisFailure {
                 skipped(error)
             }
         }
@@ -129,13 +129,15 @@ struct PartitionProcessor<Function: JobFunction>: PartitionProcessing {
                         switch text {
                         case .malformed(let reason):
                             summary.recordFailure(at: index, reason)
-                        case .json(let bytes, let range) where scanner.scan(bytes, range):
-                            defer { scanner.release() }
-                            try viewPath.map(scanner.view, &partial)
                         case .json(let bytes, let range):
-                            switch FileRecordReader.record(json: bytes, range, layouts: &layouts, keep: filter) {
-                            case .malformed(let reason): summary.recordFailure(at: index, reason)
-                            case .item(let item): _ = try function.map(item, into: &partial)
+                            defer { scanner.release() }
+                            if scanner.scan(bytes, range) {
+                                try viewPath.map(scanner.view, &partial)
+                            } else {
+                                switch FileRecordReader.record(json: bytes, range, layouts: &layouts, keep: filter) {
+                                case .malformed(let reason): summary.recordFailure(at: index, reason)
+                                case .item(let item): _ = try function.map(item, into: &partial)
+                                }
                             }
                         }
                     } catch {
