@@ -185,6 +185,20 @@ import Testing
         }
     }
 
+    /// Redis answering the fetch with an error (here a queue key of the wrong type) is logged as a
+    /// refusal at error level, not as an unreachable Redis; the worker fetches again once it is fixed.
+    @Test func aRefusedFetchIsLoggedAsSuchAndRetried() async throws {
+        try await withWorker(WorkerConfiguration(concurrency: 1)) { harness in
+            try await harness.redis.send("SET", "celery", "not a list")
+            #expect(await eventually(attempts: 500) { harness.logs.contains("fetch.refused") })
+            #expect(harness.logs.contains("WRONGTYPE"))
+            #expect(!harness.logs.contains("redis.unreachable"))
+            try await harness.redis.send("DEL", "celery")
+            let sum = try await harness.app.send("celeriac.examples.add", args: [2, 3])
+            #expect(try await sum.get(timeout: .seconds(30)) == 5)
+        }
+    }
+
     /// `shutdown()`, or cancelling the task that awaits `run()`: the same warm shutdown.
     @Test(arguments: [false, true])
     func warmShutdownGivesPrefetchedMessagesBack(byCancelling: Bool) async throws {

@@ -84,7 +84,19 @@ extension Worker {
             } catch is CancellationError {
                 break
             } catch {
-                if failures == 0 { logger.warning("redis.unreachable", ["while": "fetching", "error": "\(error)", "action": "retrying"]) }
+                if failures == 0 {
+                    if let refusal = error as? RedisServerError, !refusal.isTransient {
+                        // Redis answered, and no reconnect will change its answer: say so loudly.
+                        logger.error(
+                            "fetch.refused",
+                            [
+                                "error": "\(refusal)", "action": "retrying",
+                                "note": "Redis refused the fetch: check the queue keys' types, the ACL and maxmemory",
+                            ])
+                    } else {
+                        logger.warning("redis.unreachable", ["while": "fetching", "error": "\(error)", "action": "retrying"])
+                    }
+                }
                 await fetching?.close()
                 await waiting?.close()
                 (fetching, waiting) = (nil, nil)
