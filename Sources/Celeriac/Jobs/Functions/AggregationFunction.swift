@@ -43,15 +43,10 @@ public struct AggregationFunction: JobFunction, RecordViewFunction {
         }.map { ($0, $1) }
         guard !metrics.isEmpty else { throw parameters.invalid("metrics", "must name at least one field") }
         maximumGroups = try parameters.integer("max_groups", default: 10_000, in: 1...1_000_000)
-        var fields: [String] = []
-        func slot(_ field: String) -> Int {
-            if let slot = fields.firstIndex(of: field) { return slot }
-            fields.append(field)
-            return fields.count - 1
-        }
-        groupSlots = groupBy.map(slot)
-        metricSlots = metrics.map { slot($0.field) }
-        viewFields = fields
+        var slots = ViewSlots()
+        groupSlots = groupBy.map { slots.slot($0) }
+        metricSlots = metrics.map { slots.slot($0.field) }
+        viewFields = slots.fields
     }
 
     public var fieldsRead: Set<String>? { Set(groupBy).union(metrics.map(\.field)) }

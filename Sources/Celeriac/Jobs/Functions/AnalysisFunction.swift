@@ -52,17 +52,12 @@ public struct AnalysisFunction: JobFunction, RecordViewFunction {
             try nested.allowOnly(["rules", "default"])
             return try ClassRules(nested)
         }
-        var distinct: [String] = []
-        func slot(_ field: String) -> Int {
-            if let slot = distinct.firstIndex(of: field) { return slot }
-            distinct.append(field)
-            return distinct.count - 1
-        }
-        fieldSlots = fields.map(slot)
+        var slots = ViewSlots()
+        fieldSlots = fields.map { slots.slot($0) }
         let referenced = (categories?.fieldReferences ?? []).sorted()
-        categorySlots = referenced.map(slot)
+        categorySlots = referenced.map { slots.slot($0) }
         categoryLayout = JSONKeyLayout(referenced)
-        viewFields = distinct
+        viewFields = slots.fields
     }
 
     public var fieldsRead: Set<String>? { Set(fields).union(categories?.fieldReferences ?? []) }

@@ -51,6 +51,7 @@ public struct ClassificationFunction: JobFunction, RecordViewFunction {
     let rules: ClassRules
     /// The fields the rules name, as the record view's slots, and the object the rules see.
     let viewFields: [String]?
+    let slots: [Int]
     let layout: JSONKeyLayout
 
     public init(parameters: JobParameters) throws {
@@ -58,6 +59,7 @@ public struct ClassificationFunction: JobFunction, RecordViewFunction {
         rules = try ClassRules(parameters)
         let fields = rules.fieldReferences.sorted()
         viewFields = fields
+        slots = Array(fields.indices)
         layout = JSONKeyLayout(fields)
     }
 
@@ -71,7 +73,7 @@ public struct ClassificationFunction: JobFunction, RecordViewFunction {
     }
 
     func map(view record: borrowing JSONRecordView, into partial: inout [String: Int]) throws {
-        partial[rules.classify(record, slots: Array(layout.keys.indices), layout: layout), default: 0] += 1
+        partial[rules.classify(record, slots: slots, layout: layout), default: 0] += 1
     }
 
     public func merge(_ other: [String: Int], into partial: inout [String: Int]) {

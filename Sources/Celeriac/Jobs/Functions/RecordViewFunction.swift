@@ -15,3 +15,17 @@ protocol RecordViewFunction: JobFunction {
     /// - Throws: any error to count the item as failed.
     func map(view record: borrowing JSONRecordView, into partial: inout Partial) throws
 }
+
+/// The record view's slots of a function's fields, each name once: what ``RecordViewFunction``s
+/// build their ``RecordViewFunction/viewFields`` with.
+struct ViewSlots {
+    /// The names, in slot order.
+    private(set) var fields: [String] = []
+
+    /// The slot of `field`, a new one the first time it is asked for.
+    mutating func slot(_ field: String) -> Int {
+        if let slot = fields.firstIndex(of: field) { return slot }
+        fields.append(field)
+        return fields.count - 1
+    }
+}

@@ -123,15 +123,10 @@ public struct ValidationFunction: JobFunction, RecordViewFunction {
         }.map(\.1)
         idField = try parameters.optionalString("id_field") ?? "id"
         sampleCount = try parameters.integer("samples", default: 10, in: 0...1000)
-        var names: [String] = []
-        func slot(_ name: String) -> Int {
-            if let index = names.firstIndex(of: name) { return index }
-            names.append(name)
-            return names.count - 1
-        }
-        ruleSlots = self.rules.map { slot($0.field) }
-        idSlot = slot(idField)
-        viewFields = names
+        var slots = ViewSlots()
+        ruleSlots = self.rules.map { slots.slot($0.field) }
+        idSlot = slots.slot(idField)
+        viewFields = slots.fields
     }
 
     public var fieldsRead: Set<String>? { Set(rules.map(\.field) + [idField]) }
